@@ -1,0 +1,29 @@
+"""aekit: train, evaluate and use autoencoders on images.
+
+    import aekit
+    run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
+    model = aekit.load_model(run.dir)
+
+The names below load on first use, so `import aekit.nn` (or the CLI's
+`--help`) does not pay for matplotlib, the datasets or the trainer.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "train": "aekit.api", "Run": "aekit.api",
+    "load_dataset": "aekit.data", "list_datasets": "aekit.data",
+    "AekitError": "aekit.errors",
+    "load_model": "aekit.io", "save_model": "aekit.io",
+    "Autoencoder": "aekit.models", "ModelConfig": "aekit.models",
+    "list_presets": "aekit.models.presets",
+}
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'aekit' has no attribute {name!r}")

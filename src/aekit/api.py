@@ -1,0 +1,98 @@
+"""The Python API: what the CLI calls, usable in three lines from a notebook.
+
+    run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
+    run.dir, run.history[-1]["val_loss"], run.model
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aekit.data import Dataset, load_dataset
+from aekit.errors import AekitError
+from aekit.models.autoencoder import Autoencoder
+from aekit.report.run_folder import RunFolder
+from aekit.models.config import ModelConfig
+from aekit.schema import from_dict, to_dict
+from aekit.train.callbacks import Callback
+from aekit.train.config import RunConfig, resolve_config
+from aekit.train.trainer import Trainer
+
+
+@dataclass
+class Run:
+    dir: Path | None
+    config: RunConfig
+    model: Autoencoder
+    dataset: Dataset
+    history: list[dict]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def build_model(config: RunConfig, image_shape: tuple[int, int, int]) -> Autoencoder:
+    model_cfg = config.model
+    if model_cfg.input_shape is None:
+        model_cfg.input_shape = list(image_shape)
+    elif tuple(model_cfg.input_shape) != tuple(image_shape):
+        raise AekitError(
+            f"the model expects images of shape {model_cfg.input_shape} but the data has {list(image_shape)}: "
+            "set data.image_size/data.channels or model.input_shape"
+        )
+    # Re-validate: input_shape took part in no check before it was known.
+    config.model = from_dict(ModelConfig, to_dict(model_cfg), "model")
+    return Autoencoder(config.model)
+
+
+def default_run_dir(config: RunConfig, root: str | Path = "runs") -> Path:
+    stem = f"{config.preset or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = Path(root) / stem, 1
+    while path.exists():
+        n += 1
+        path = Path(root) / f"{stem}-{n}"
+    return path
+
+
+def train(preset: str | None = None, *, data: str | Path | None = None, config: str | Path | dict | None = None,
+          epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+          seed: int | None = None, device: str | None = None, out: str | Path | None = None,
+          sets: list[str] | None = None, save: bool = True, callbacks: list[Callback] = ()) -> Run:
+    """Train a model from a preset and/or config file; return the finished run.
+
+    Explicit arguments override the preset and config file; `sets` are
+    ``key=value`` overrides (``"model.bottleneck.dim=8"``). With `save` the run
+    folder is written to `out` (default ``runs/<preset>-<timestamp>``)."""
+    cfg = resolve_config(preset, config, overrides={
+        "data.name": str(data) if data is not None else None, "train.epochs": epochs,
+        "train.batch_size": batch_size, "train.lr": lr, "train.seed": seed, "train.device": device,
+    }, sets=sets)
+    if cfg.data.name is None:
+        raise AekitError("no dataset: give --data NAME or a path (see `aekit datasets`)")
+    run_dir = None
+    if save:
+        run_dir = Path(out) if out is not None else default_run_dir(cfg)
+        if (run_dir / "metrics.jsonl").exists():
+            raise AekitError(f"{run_dir} already holds a run: choose another --out folder")
+    dataset = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
+                           image_size=cfg.data.image_size, channels=cfg.data.channels)
+    seed_everything(cfg.train.seed)
+    model = build_model(cfg, dataset.image_shape)
+    all_callbacks = list(callbacks)
+    if run_dir is not None:
+        grid_source = dataset.val if len(dataset.val) else dataset.test
+        info = {"name": cfg.data.name, "image_shape": list(dataset.image_shape),
+                "classes": list(dataset.classes) if dataset.classes else None}
+        all_callbacks.insert(0, RunFolder(run_dir, cfg, grid_source.images, info))
+    trainer = Trainer(model, dataset.train, dataset.val, cfg.train, all_callbacks)
+    history = trainer.fit()
+    return Run(run_dir, cfg, trainer.model, dataset, history)

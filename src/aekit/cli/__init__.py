@@ -1,0 +1,1 @@
+"""The `aekit` command: thin; parses, calls the Python API, prints."""

@@ -1,0 +1,98 @@
+"""The `aekit` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from aekit import __version__
+from aekit.errors import AekitError
+
+
+class AekitGroup(click.Group):
+    """Turns user errors into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AekitError as err:
+            click.echo(f"aekit: error: {err}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("aekit: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=AekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aekit")
+def cli():
+    """aekit: train, evaluate and use autoencoders on images.
+
+    \b
+    Start offline, on real MNIST digits shipped with a package:
+      aekit train --preset fashion-ae --data digits-sample --epochs 3
+    List what exists:
+      aekit presets
+      aekit datasets
+    """
+
+
+@cli.command()
+@click.option("--preset", "-p", help="Named model config; see `aekit presets`.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file (data/model/train sections).")
+@click.option("--data", "-d", help="Dataset name (see `aekit datasets`) or a folder of images / .npy / .npz file. Default: the preset's.")
+@click.option("--epochs", "-e", type=click.IntRange(min=1), help="Number of epochs.")
+@click.option("--batch-size", "-b", type=click.IntRange(min=1), help="Training batch size.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
+@click.option("--seed", type=int, help="Seed: the same seed gives the same run.")
+@click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Run folder. Default: runs/<preset>-<timestamp>/.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key, e.g. --set model.bottleneck.dim=8 (repeatable).")
+def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, sets):
+    """Train an autoencoder and write a run folder.
+
+    \b
+    The run folder holds config.yaml, metrics.jsonl, model.safetensors +
+    model.json, images/epoch_NNN.png (originals above reconstructions) and
+    loss.png.
+    """
+    from aekit.api import train as train_run
+    from aekit.cli.progress import progress_callback
+
+    run = train_run(preset, data=data, config=config_file, epochs=epochs, batch_size=batch_size, lr=lr,
+                    seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()])
+    last = run.history[-1]
+    val = f", val_loss {last['val_loss']:.4f}" if "val_loss" in last else ""
+    click.echo(f"trained {run.config.preset or 'model'} for {last['epoch']} epochs{val}; run folder: {run.dir}")
+
+
+@cli.command()
+def presets():
+    """List the named model configs, one per line."""
+    from aekit.models.presets import list_presets
+
+    items = list_presets()
+    width = max(len(name) for name, _ in items)
+    for name, description in items:
+        click.echo(f"{name:<{width}}  {description}")
+
+
+@cli.command()
+def datasets():
+    """List the built-in datasets, one per line."""
+    from aekit.data import list_datasets
+
+    items = list_datasets()
+    width = max(len(name) for name, _ in items)
+    for name, description in items:
+        click.echo(f"{name:<{width}}  {description}")
+
+
+def main(argv=None):
+    cli.main(args=argv, prog_name="aekit")
+
+
+if __name__ == "__main__":
+    main()

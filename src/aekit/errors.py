@@ -1,0 +1,23 @@
+"""User-facing errors.
+
+An `AekitError` is a problem with the user's input or environment, not a bug:
+its message is one line that says what is wrong and how to fix it. The CLI
+prints it alone (no traceback) and exits non-zero. Anything else is a bug and
+keeps its traceback.
+"""
+
+
+class AekitError(Exception):
+    """Bad input or environment: one line, what is wrong and how to fix it."""
+
+    def __init__(self, message: str):
+        # Keep the promise of one line even when a wrapped message has newlines.
+        super().__init__(" ".join(str(message).split()))
+
+
+class DataError(AekitError):
+    """A dataset is missing, corrupt, or not in a format aekit reads."""
+
+
+class ConfigError(AekitError):
+    """A config key or value is invalid."""

@@ -1,0 +1,95 @@
+"""The one autoencoder class: a composition of parts built from a ModelConfig.
+
+Every job talks to this small interface: `encode`, `decode`, `forward`
+(reconstruct) and `loss`. Variants differ only in the parts they are built
+from, never in code here.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from aekit.errors import ConfigError
+from aekit.models.config import ModelConfig
+from aekit.schema import to_dict
+
+
+class Loss(NamedTuple):
+    total: torch.Tensor          # scalar to minimise: mean over images of the weighted sum
+    terms: dict[str, torch.Tensor]  # each term per image [B], unweighted ("recon", "kl", ...)
+
+
+class Autoencoder(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if config.input_shape is None:
+            raise ConfigError("model.input_shape is unknown: build the model from data or set it, e.g. [1, 28, 28]")
+        self.config = config
+        self.input_shape = tuple(config.input_shape)
+        low, high = (0.0, 1.0) if config.data_range == "unit" else (-1.0, 1.0)
+        self.data_range = (low, high)
+        self.corruption = config.corruption.build(self.data_range)
+        self.encoder = config.encoder.build(self.input_shape)
+        self.bottleneck = config.bottleneck.build(self.encoder.out_features)
+        self.decoder = config.decoder.build(self.bottleneck.dim, self.input_shape, config.encoder)
+        self.likelihood = config.likelihood.build(self.input_shape)
+        self.regularisers = nn.ModuleList(r.build() for r in config.regularisers)
+        for reg in self.regularisers:
+            if getattr(reg, "needs_stochastic", False) and not self.bottleneck.stochastic:
+                raise ConfigError(
+                    f"regulariser {reg.name!r} needs a stochastic code: set bottleneck.type to gaussian"
+                )
+
+    # -- data conversion -------------------------------------------------
+    @property
+    def code_dim(self) -> int:
+        return self.bottleneck.dim
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels [B, C, H, W] (as stored) → floats in the model's range."""
+        if images.dtype == torch.uint8:
+            x = images.to(torch.float32) / 255.0
+        else:
+            x = images.to(torch.float32)
+        low, high = self.data_range
+        return x if (low, high) == (0.0, 1.0) else x * (high - low) + low
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """Model-range images → [0, 1] for display and saving."""
+        low, high = self.data_range
+        return ((x - low) / (high - low)).clamp(0, 1)
+
+    # -- the interface every job uses -------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic code (the mean for a stochastic bottleneck)."""
+        return self.bottleneck(self.encoder(x), sample=False).mean
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Code → image (the likelihood's mean) in the model's data range."""
+        return self.likelihood.mean(self.decoder(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x: torch.Tensor, step: int | None = None) -> Loss:
+        """The training objective on clean images `x` (model range).
+
+        The corruption (training only) is applied to the encoder's input; the
+        likelihood always scores the clean image: that is what makes a
+        denoising autoencoder denoise."""
+        x_in = self.corruption(x) if self.training else x
+        code = self.bottleneck(self.encoder(x_in), sample=True)
+        recon = self.likelihood.nll(x, self.decoder(code.z))
+        terms = {"recon": recon}
+        total = recon
+        for reg in self.regularisers:
+            value = reg(code)
+            terms[reg.name] = value
+            total = total + reg.weight_at(step) * value
+        return Loss(total.mean(), terms)
+
+    def describe(self) -> dict:
+        return to_dict(self.config)

@@ -1,0 +1,36 @@
+"""The model config: which part fills each slot of the pipeline
+
+    x ─corruption─▶ encoder ─▶ bottleneck ─▶ decoder ─▶ likelihood(x | x̂)
+                                    └── regularisers (KL, sparsity, critic ...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aekit.errors import ConfigError
+from aekit.nn import BOTTLENECKS, CORRUPTIONS, DECODERS, ENCODERS, LIKELIHOODS, REGULARISERS
+from aekit.schema import tagged
+
+
+@dataclass
+class ModelConfig:
+    # [C, H, W]; null means "take it from the training data".
+    input_shape: list[int] | None = None
+    # Pixels 0..255 map to [0, 1] ("unit") or [-1, 1] ("symmetric", for tanh outputs).
+    data_range: Literal["unit", "symmetric"] = "unit"
+    corruption: Any = tagged(CORRUPTIONS, "none")
+    encoder: Any = tagged(ENCODERS, {"type": "mlp"})
+    bottleneck: Any = tagged(BOTTLENECKS, {"type": "deterministic"})
+    decoder: Any = tagged(DECODERS, {"type": "mlp"})
+    likelihood: Any = tagged(LIKELIHOODS, "bernoulli")
+    regularisers: list[Any] = field(default_factory=list, metadata={"registry_list": REGULARISERS})
+
+    def validate(self):
+        if self.input_shape is not None and (len(self.input_shape) != 3 or min(self.input_shape) <= 0):
+            raise ConfigError("input_shape: expected [channels, height, width], e.g. [1, 28, 28]")
+        if type(self.likelihood).TYPE == "bernoulli" and self.data_range != "unit":
+            raise ConfigError(
+                "likelihood: bernoulli needs data_range 'unit' ([0, 1] pixels); use a gaussian likelihood for [-1, 1]"
+            )

@@ -1,0 +1,86 @@
+"""Bottlenecks: map encoder features [B, F] to a code.
+
+Every bottleneck returns a `Code`: `z` is what the decoder sees during the
+loss, `mean` is the deterministic code used at inference (encode, latent maps,
+compression). A Gaussian bottleneck also returns its log-variance so that a KL
+regulariser (a separate part) can use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from aekit.errors import ConfigError
+from aekit.nn.activations import check_activation, make_activation
+from aekit.nn.registry import BOTTLENECKS
+
+
+class Code(NamedTuple):
+    z: torch.Tensor
+    mean: torch.Tensor
+    logvar: torch.Tensor | None = None
+
+
+@dataclass
+class _CodeSize:
+    dim: int = 20
+
+    def validate(self):
+        if self.dim <= 0:
+            raise ConfigError("dim: the code size must be a positive integer")
+
+
+@BOTTLENECKS.register("deterministic")
+@dataclass
+class DeterministicConfig(_CodeSize):
+    activation: str | None = None   # e.g. relu for the Keras 784-32-784 model
+
+    def validate(self):
+        super().validate()
+        check_activation(self.activation)
+
+    def build(self, in_features: int) -> "Deterministic":
+        return Deterministic(in_features, self.dim, self.activation)
+
+
+class Deterministic(nn.Module):
+    stochastic = False
+
+    def __init__(self, in_features: int, dim: int, activation: str | None):
+        super().__init__()
+        self.dim = dim
+        self.linear = nn.Linear(in_features, dim)
+        self.act = make_activation(activation or "identity")
+
+    def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
+        z = self.act(self.linear(h))
+        return Code(z, z)
+
+
+@BOTTLENECKS.register("gaussian")
+@dataclass
+class GaussianConfig(_CodeSize):
+    """Diagonal Gaussian q(z|x) = N(mean, exp(logvar)), reparameterised."""
+
+    def build(self, in_features: int) -> "Gaussian":
+        return Gaussian(in_features, self.dim)
+
+
+class Gaussian(nn.Module):
+    stochastic = True
+
+    def __init__(self, in_features: int, dim: int):
+        super().__init__()
+        self.dim = dim
+        self.linear = nn.Linear(in_features, 2 * dim)
+
+    def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
+        mean, logvar = self.linear(h).chunk(2, dim=-1)
+        if not sample:
+            return Code(mean, mean, logvar)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        return Code(z, mean, logvar)

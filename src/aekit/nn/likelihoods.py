@@ -1,0 +1,98 @@
+"""Likelihoods p(x | decoder output): the reconstruction term of every loss.
+
+`nll(x, out)` returns one number per image, summed over pixels: nats for a
+proper likelihood, the sum of squared errors for the plain "MSE" likelihood.
+The same function serves the training loss, the ELBO, importance-sampled NLL
+and anomaly scores, so there is one definition of "reconstruction error".
+`mean(out)` maps the decoder's raw output to an image in the data's range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aekit.errors import ConfigError
+from aekit.nn.activations import check_activation, make_activation
+from aekit.nn.registry import LIKELIHOODS
+
+
+def _per_image(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1).sum(1)
+
+
+@LIKELIHOODS.register("bernoulli")
+@dataclass
+class BernoulliConfig:
+    """Bernoulli pixels; the decoder outputs logits (BCE from logits, stable)."""
+
+    def build(self, shape) -> "Bernoulli":
+        return Bernoulli()
+
+
+class Bernoulli(nn.Module):
+    unit = "nats"
+    needs_unit_range = True
+
+    def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        return _per_image(F.binary_cross_entropy_with_logits(out, x, reduction="none"))
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out)
+
+    def sample(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.bernoulli(torch.sigmoid(out))
+
+
+@LIKELIHOODS.register("gaussian")
+@dataclass
+class GaussianLikelihoodConfig:
+    """Gaussian pixels around `activation(out)`.
+
+    scale null: the plain squared error that tutorials call MSE (summed over
+    pixels). scale σ: the Gaussian NLL in nats with that fixed σ. learn_scale:
+    one σ learned by gradient descent (starting at `scale` or 1)."""
+
+    activation: str = "identity"    # sigmoid for [0, 1] data, tanh for [-1, 1]
+    scale: float | None = None
+    learn_scale: bool = False
+
+    def validate(self):
+        check_activation(self.activation)
+        if self.scale is not None and self.scale <= 0:
+            raise ConfigError("scale: must be positive (or null for plain squared error)")
+
+    def build(self, shape) -> "GaussianLikelihood":
+        return GaussianLikelihood(self)
+
+
+class GaussianLikelihood(nn.Module):
+    needs_unit_range = False
+
+    def __init__(self, cfg: GaussianLikelihoodConfig):
+        super().__init__()
+        self.act = make_activation(cfg.activation)
+        self.squared_error = cfg.scale is None and not cfg.learn_scale
+        self.unit = "squared error" if self.squared_error else "nats"
+        log_scale = torch.tensor(math.log(cfg.scale or 1.0))
+        if cfg.learn_scale:
+            self.log_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer("log_scale", log_scale)
+
+    def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        sq = _per_image((x - self.act(out)) ** 2)
+        if self.squared_error:
+            return sq
+        d = x[0].numel()
+        return 0.5 * sq * torch.exp(-2 * self.log_scale) + d * (self.log_scale + 0.5 * math.log(2 * math.pi))
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return self.act(out)
+
+    def sample(self, out: torch.Tensor) -> torch.Tensor:
+        return self.act(out) + torch.exp(self.log_scale) * torch.randn_like(out)

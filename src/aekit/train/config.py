@@ -1,0 +1,176 @@
+"""The full run config (data + model + train), and how it is resolved:
+
+    preset  <  --config file  <  explicit options (--epochs ...)  <  --set key=value
+
+then validated once. The resolved config is saved as `config.yaml` in the run
+folder and rebuilds the run exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from aekit.errors import ConfigError
+from aekit.models.config import ModelConfig
+from aekit.models.presets import get_preset
+from aekit.schema import from_dict, to_dict
+
+
+@dataclass
+class DataConfig:
+    name: str | None = None              # built-in name or a path; null: the preset's
+    val_fraction: float = 0.1
+    image_size: list[int] | int | None = None
+    channels: int | None = None
+
+    def validate(self):
+        if not 0 <= self.val_fraction <= 0.9:
+            raise ConfigError("val_fraction: must be between 0 and 0.9")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError("channels: must be 1 or 3")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    eval_batch_size: int = 1024
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0                 # sgd and rmsprop
+    seed: int = 0
+    device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps
+    threads: int | None = None            # CPU threads; null: torch's choice
+    grid_every: int = 1                   # save images/epoch_NNN.png every N epochs (0: never)
+
+    def validate(self):
+        for key in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"{key}: must be a positive integer")
+        if self.lr <= 0:
+            raise ConfigError("lr: the learning rate must be positive")
+        if self.weight_decay < 0:
+            raise ConfigError("weight_decay: must be non-negative")
+
+
+@dataclass
+class RunConfig:
+    preset: str | None = None
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+SECTIONS = ("data", "model", "train")
+
+
+def resolve_config(preset: str | None = None, config_file: str | Path | dict | None = None,
+                   overrides: dict[str, Any] | None = None, sets: list[str] | None = None) -> RunConfig:
+    """Merge the layers into one validated RunConfig.
+
+    `overrides` are dotted keys from explicit options ({"train.epochs": 2});
+    `sets` are raw ``key=value`` strings from ``--set`` (values parsed as YAML)."""
+    raw: dict[str, Any] = {}
+    if preset:
+        raw = get_preset(preset)
+        raw["preset"] = preset
+    if config_file is not None:
+        file_raw = config_file if isinstance(config_file, dict) else load_yaml(config_file)
+        if not preset and file_raw.get("preset"):
+            raw = get_preset(file_raw["preset"])
+        raw = deep_merge(raw, file_raw)
+    if not raw:
+        raise ConfigError("nothing to train: give --preset NAME or --config FILE (see `aekit presets`)")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            set_dotted(raw, key, value)
+    for item in sets or []:
+        key, value = parse_set(item)
+        set_dotted(raw, qualify(key, raw), value)
+    return from_dict(RunConfig, raw)
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found: check the path given to --config") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"config file {path} is not valid YAML{line}: fix the syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping with data/model/train sections")
+    return data
+
+
+def deep_merge(base: dict, top: dict) -> dict:
+    """`top` wins; nested mappings merge, except a part whose `type` changes,
+    which is replaced whole (an mlp's widths mean nothing to a conv)."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and value.get("type", old.get("type")) == old.get("type"):
+            out[key] = deep_merge(old, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set model.encoder.widths=[512,256]")
+    key, text = item.split("=", 1)
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {item!r}: the value is not valid YAML; quote strings, write lists as [1,2]") from None
+    return key.strip(), value
+
+
+def qualify(key: str, raw: dict) -> str:
+    """Allow `encoder.widths` for `model.encoder.widths` when it is unambiguous."""
+    head = key.split(".", 1)[0]
+    if head in SECTIONS or head in ("preset", "description"):
+        return key
+    owners = [s for s, cls in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig))
+              if head in cls.__dataclass_fields__]
+    if len(owners) == 1:
+        return f"{owners[0]}.{key}"
+    if not owners:
+        raise ConfigError(f"--set {key}: unknown key; prefix it with a section: data., model. or train.")
+    raise ConfigError(f"--set {key}: ambiguous; prefix it with one of {', '.join(s + '.' for s in owners)}")
+
+
+def set_dotted(raw: dict, key: str, value: Any) -> None:
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if isinstance(child, str):          # `likelihood: bernoulli` shorthand
+            child = {"type": child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {part!r} is not a section")
+        node[part] = child
+        node = child
+    leaf = parts[-1]
+    if isinstance(value, dict) and isinstance(node.get(leaf), dict) and "type" not in value:
+        node[leaf] = deep_merge(node[leaf], value)
+    else:
+        node[leaf] = value
