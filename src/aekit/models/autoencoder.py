@@ -91,5 +91,26 @@ class Autoencoder(nn.Module):
             total = total + reg.weight_at(step) * value
         return Loss(total.mean(), terms)
 
+    # -- adversarial critics (trained by the trainer with their own optimiser) --
+    def critics(self) -> list[nn.Module]:
+        """Regularisers with a critic network (the adversarial autoencoder's
+        discriminator). Their parameters are not the autoencoder's: the main
+        optimiser must not touch them."""
+        return [reg for reg in self.regularisers if getattr(reg, "has_critic", False)]
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        return [p for critic in self.critics() for p in critic.parameters()]
+
+    def main_parameters(self) -> list[nn.Parameter]:
+        exclude = {id(p) for p in self.critic_parameters()}
+        return [p for p in self.parameters() if id(p) not in exclude]
+
+    def critic_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """The critics' own objective on the codes of `x`; the encoder is held
+        fixed (codes detached), only the critics learn from this loss."""
+        with torch.no_grad():
+            z = self.bottleneck(self.encoder(x), sample=True).z
+        return sum(critic.critic_loss(z) for critic in self.critics())
+
     def describe(self) -> dict:
         return to_dict(self.config)

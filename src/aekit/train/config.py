@@ -48,6 +48,8 @@ class TrainConfig:
     device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps
     threads: int | None = None            # CPU threads; null: torch's choice
     grid_every: int = 1                   # save images/epoch_NNN.png every N epochs (0: never)
+    critic_lr: float | None = None        # adversarial critics' learning rate; null: lr
+    early_stopping_patience: int | None = None   # stop after N epochs without a better val_loss
 
     def validate(self):
         for key in ("epochs", "batch_size", "eval_batch_size"):

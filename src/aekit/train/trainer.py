@@ -50,7 +50,12 @@ class Trainer:
         self.model = model.to(self.device)
         self.train_images = train.images.to(self.device)
         self.val_images = val.images.to(self.device)
-        self.optimizer = make_optimizer(config, self.model.parameters())
+        self.optimizer = make_optimizer(config, self.model.main_parameters())
+        # The adversarial autoencoder's critic learns alternately, with its own optimiser.
+        critic_params = self.model.critic_parameters()
+        self.critic_optimizer = (
+            make_optimizer(config, critic_params, lr=config.critic_lr or config.lr) if critic_params else None
+        )
         self.state = TrainState()
         self.callbacks = CallbackList(callbacks)
         self.n_pixels = math.prod(model.input_shape)
@@ -85,6 +90,11 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             out.total.backward()
             self.optimizer.step()
+            if self.critic_optimizer is not None:
+                critic_loss = model.critic_loss(x)
+                self.critic_optimizer.zero_grad(set_to_none=True)
+                critic_loss.backward()
+                self.critic_optimizer.step()
             self.state.step += 1
             with torch.no_grad():
                 sums["loss"] = sums.get("loss", 0) + out.total.detach() * len(idx)
