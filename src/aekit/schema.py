@@ -116,7 +116,8 @@ def _describe(tp) -> str:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (list, tuple):
         args = [a for a in get_args(tp) if a is not Ellipsis]
-        return f"a list of {_describe(args[0])}s" if args else "a list"
+        plural = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
+        return f"a list of {plural.get(args[0], _describe(args[0]))}" if args else "a list"
     if origin in (Union, types.UnionType):
         return " or ".join(_describe(a) for a in get_args(tp) if a is not type(None))
     if dataclasses.is_dataclass(tp):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from aekit import __version__
@@ -56,11 +56,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Autoenco
         state = load_file(str(weights), device=str(device))
     except FileNotFoundError:
         raise AekitError(f"model weights {weights} not found: copy it together with its .json") from None
-    except (SafetensorsError, OSError) as err:
+    except (SafetensorError, OSError) as err:
         raise AekitError(f"model weights {weights} are unreadable ({err}): the file is damaged; re-save the model") from None
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError:  # a tensor of the wrong shape
+        missing, unexpected = ["(shapes differ)"], []
     if missing or unexpected:
-        raise AekitError(f"model weights {weights} do not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise AekitError(
+            f"model weights {weights} do not match {weights.with_suffix('.json').name} "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]}): keep the two files of one model together"
+        )
     model.eval()
     return model.to(device)
 
