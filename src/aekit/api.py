@@ -66,7 +66,9 @@ def default_run_dir(config: RunConfig, root: str | Path = "runs") -> Path:
 def train(preset: str | None = None, *, data: str | Path | None = None, config: str | Path | dict | None = None,
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
           seed: int | None = None, device: str | None = None, out: str | Path | None = None,
-          sets: list[str] | None = None, save: bool = True, callbacks: list[Callback] = ()) -> Run:
+          sets: list[str] | None = None, save: bool = True, callbacks: list[Callback] = (),
+          checkpoint_every: int | None = None, precision: str | None = None, schedule: str | None = None,
+          tensorboard: bool | None = None) -> Run:
     """Train a model from a preset and/or config file; return the finished run.
 
     Explicit arguments override the preset and config file; `sets` are
@@ -75,6 +77,8 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
     cfg = resolve_config(preset, config, overrides={
         "data.name": str(data) if data is not None else None, "train.epochs": epochs,
         "train.batch_size": batch_size, "train.lr": lr, "train.seed": seed, "train.device": device,
+        "train.checkpoint_every": checkpoint_every, "train.precision": precision, "train.schedule": schedule,
+        "train.tensorboard": tensorboard,
     }, sets=sets)
     if cfg.data.name is None:
         raise AekitError("no dataset: give --data NAME or a path (see `aekit datasets`)")
@@ -83,16 +87,41 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
         run_dir = Path(out) if out is not None else default_run_dir(cfg)
         if (run_dir / "metrics.jsonl").exists():
             raise AekitError(f"{run_dir} already holds a run: choose another --out folder")
+    return _fit(cfg, run_dir, callbacks, resume=False)
+
+
+def resume(run_dir: str | Path, callbacks: list[Callback] = ()) -> Run:
+    """Continue a run from the checkpoint in its folder (config from config.yaml)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise AekitError(f"{run_dir} holds no config.yaml: give the folder of a run started by `aekit train`")
+    cfg = resolve_config(config_file=run_dir / "config.yaml")
+    return _fit(cfg, run_dir, callbacks, resume=True)
+
+
+def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool) -> Run:
     dataset = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
                            image_size=cfg.data.image_size, channels=cfg.data.channels)
     seed_everything(cfg.train.seed)
     model = build_model(cfg, dataset.image_shape)
     all_callbacks = list(callbacks)
-    if run_dir is not None:
+    from aekit.train import distributed
+
+    if not distributed.is_main():   # only rank 0 writes files and shows progress
+        all_callbacks = [cb for cb in all_callbacks if getattr(cb, "all_ranks", False)]
+    if run_dir is not None and distributed.is_main():
         grid_source = dataset.val if len(dataset.val) else dataset.test
         info = {"name": cfg.data.name, "image_shape": list(dataset.image_shape),
                 "classes": list(dataset.classes) if dataset.classes else None}
-        all_callbacks.insert(0, RunFolder(run_dir, cfg, grid_source.images, info))
-    trainer = Trainer(model, dataset.train, dataset.val, cfg.train, all_callbacks)
+        folder = RunFolder(run_dir, cfg, grid_source.images, info)
+        all_callbacks.insert(0, folder)
+        if cfg.train.tensorboard:
+            from aekit.train.tensorboard import TensorBoard
+
+            all_callbacks.insert(1, TensorBoard(run_dir / "tb", image_fn=folder.grid))
+    trainer = Trainer(model, dataset.train, dataset.val, cfg.train, all_callbacks,
+                      checkpoint_dir=run_dir / "checkpoint" if run_dir is not None else None)
+    if resume:
+        trainer.resume()
     history = trainer.fit()
     return Run(run_dir, cfg, trainer.model, dataset, history)

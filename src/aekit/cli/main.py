@@ -50,7 +50,14 @@ def cli():
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Run folder. Default: runs/<preset>-<timestamp>/.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override any config key, e.g. --set model.bottleneck.dim=8 (repeatable).")
-def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, sets):
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True),
+              help="Continue the run in this folder from its last checkpoint.")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), help="Also checkpoint every N steps.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Autocast precision (fp16: CUDA only).")
+@click.option("--schedule", type=click.Choice(["none", "cosine", "step", "plateau"]), help="Learning-rate schedule.")
+@click.option("--tensorboard", is_flag=True, default=None, help="Also write TensorBoard event files (pip install 'aekit[tensorboard]').")
+def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, sets, resume_dir, checkpoint_every,
+          precision, schedule, tensorboard):
     """Train an autoencoder and write a run folder.
 
     \b
@@ -61,8 +68,19 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     from aekit.api import train as train_run
     from aekit.cli.progress import progress_callback
 
-    run = train_run(preset, data=data, config=config_file, epochs=epochs, batch_size=batch_size, lr=lr,
-                    seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()])
+    if resume_dir is not None:
+        from aekit.api import resume
+
+        run = resume(resume_dir, callbacks=[progress_callback()])
+    else:
+        run = train_run(preset, data=data, config=config_file, epochs=epochs, batch_size=batch_size, lr=lr,
+                        seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()],
+                        checkpoint_every=checkpoint_every, precision=precision, schedule=schedule,
+                        tensorboard=tensorboard)
+    from aekit.train.distributed import is_main
+
+    if not is_main():   # under torchrun, rank 0 speaks for the run
+        return
     last = run.history[-1]
     val = f", val_loss {last['val_loss']:.4f}" if "val_loss" in last else ""
     click.echo(f"trained {run.config.preset or 'model'} for {last['epoch']} epochs{val}; run folder: {run.dir}")

@@ -36,7 +36,7 @@ class Autoencoder(nn.Module):
         self.bottleneck = config.bottleneck.build(self.encoder.out_features)
         self.decoder = config.decoder.build(self.bottleneck.dim, self.input_shape, config.encoder)
         self.likelihood = config.likelihood.build(self.input_shape)
-        self.regularisers = nn.ModuleList(r.build() for r in config.regularisers)
+        self.regularisers = nn.ModuleList(r.build(self.bottleneck.dim) for r in config.regularisers)
         for reg in self.regularisers:
             if getattr(reg, "needs_stochastic", False) and not self.bottleneck.stochastic:
                 raise ConfigError(

@@ -1,9 +1,11 @@
 """Parts that autoencoders are composed of: encoders, bottlenecks, decoders,
-likelihoods, corruptions, regularisers. Nothing here knows about training."""
+likelihoods, corruptions, regularisers, priors. Nothing here knows about training."""
 
-from aekit.nn.registry import BOTTLENECKS, CORRUPTIONS, DECODERS, ENCODERS, LIKELIHOODS, REGULARISERS
+from aekit.nn.registry import BOTTLENECKS, CORRUPTIONS, DECODERS, ENCODERS, LIKELIHOODS, PRIORS, REGULARISERS
 
 # Importing the modules registers their kinds of part.
-from aekit.nn import bottlenecks, corruptions, likelihoods, mlp, regularisers  # noqa: E402,F401
+from aekit.nn import (  # noqa: E402,F401
+    adversarial, bottlenecks, conv, corruptions, likelihoods, mlp, priors, regularisers,
+)
 
-__all__ = ["BOTTLENECKS", "CORRUPTIONS", "DECODERS", "ENCODERS", "LIKELIHOODS", "REGULARISERS"]
+__all__ = ["BOTTLENECKS", "CORRUPTIONS", "DECODERS", "ENCODERS", "LIKELIHOODS", "PRIORS", "REGULARISERS"]

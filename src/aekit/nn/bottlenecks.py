@@ -38,22 +38,30 @@ class _CodeSize:
 @dataclass
 class DeterministicConfig(_CodeSize):
     activation: str | None = None   # e.g. relu for the Keras 784-32-784 model
+    # false: the encoder's features are the code as they are (no dense layer),
+    # as in the PyTorch conv AE whose code is its last 8x2x2 feature map.
+    linear: bool = True
 
     def validate(self):
         super().validate()
         check_activation(self.activation)
 
     def build(self, in_features: int) -> "Deterministic":
-        return Deterministic(in_features, self.dim, self.activation)
+        if not self.linear and in_features != self.dim:
+            raise ConfigError(
+                f"model.bottleneck: linear: false needs dim equal to the encoder's {in_features} features, "
+                f"got {self.dim}: set dim: {in_features} or linear: true"
+            )
+        return Deterministic(in_features, self.dim, self.activation, self.linear)
 
 
 class Deterministic(nn.Module):
     stochastic = False
 
-    def __init__(self, in_features: int, dim: int, activation: str | None):
+    def __init__(self, in_features: int, dim: int, activation: str | None, linear: bool = True):
         super().__init__()
         self.dim = dim
-        self.linear = nn.Linear(in_features, dim)
+        self.linear = nn.Linear(in_features, dim) if linear else nn.Identity()
         self.act = make_activation(activation or "identity")
 
     def forward(self, h: torch.Tensor, sample: bool = True) -> Code:

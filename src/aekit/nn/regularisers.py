@@ -1,7 +1,8 @@
 """Regularisers: extra loss terms computed from the code.
 
 Each returns one number per image (the same unit as the reconstruction term)
-and has a weight. `weight_at(step)` lets a term warm up.
+and has a weight. `weight_at(step)` lets a term warm up. A config builds its
+term for the code size (`build(code_dim)`), which a critic needs for its input.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class KLConfig:
         if self.beta < 0 or self.warmup_steps < 0:
             raise ConfigError("kl: beta and warmup_steps must be non-negative")
 
-    def build(self) -> "KL":
+    def build(self, code_dim: int | None = None) -> "KL":
         return KL(self.beta, self.warmup_steps)
 
 
@@ -50,3 +51,34 @@ class KL(nn.Module):
 
     def forward(self, code: Code) -> torch.Tensor:
         return gaussian_kl(code.mean, code.logvar)
+
+
+@REGULARISERS.register("l1")
+@dataclass
+class L1ActivityConfig:
+    """L1 activity sparsity: `weight` · Σ|z_i| per image (the Keras
+    activity_regularizer of a sparse autoencoder). Pair it with a ReLU code
+    so that most units can sit at exactly zero."""
+
+    weight: float = 1e-3
+
+    def validate(self):
+        if self.weight < 0:
+            raise ConfigError("l1: weight must be non-negative")
+
+    def build(self, code_dim: int | None = None) -> "L1Activity":
+        return L1Activity(self.weight)
+
+
+class L1Activity(nn.Module):
+    name = "l1"
+
+    def __init__(self, weight: float):
+        super().__init__()
+        self.weight = weight
+
+    def weight_at(self, step: int | None) -> float:
+        return self.weight
+
+    def forward(self, code: Code) -> torch.Tensor:
+        return code.z.abs().sum(-1)

@@ -3,6 +3,8 @@
     config.yaml          the full resolved config (reruns the run)
     metrics.jsonl        one JSON line per epoch
     model.safetensors    the latest weights, + model.json to rebuild the model
+    best.safetensors     the weights of the best validation loss, + best.json
+    checkpoint/          the last checkpoint (`aekit train --resume RUN_DIR`)
     images/epoch_NNN.png originals (upper row of each pair) above reconstructions
     loss.png             train and validation loss curves
 """
@@ -46,13 +48,19 @@ class RunFolder(Callback):
         # can never leave a torn last line.
         atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in self.history))
         save_model(model, self.path, extra={"data": self.data_info, "epoch": epoch})
+        if metrics.get("best"):   # the best validation loss so far, kept apart from the latest
+            save_model(model, self.path, name="best", extra={"data": self.data_info, "epoch": epoch})
         every = self.config.train.grid_every
         if every and (epoch % every == 0 or epoch == self.config.train.epochs):
             self.save_grid(model, self.path / "images" / f"epoch_{epoch:03d}.png")
         plot_losses(self.history, self.path / "loss.png", unit=getattr(model.likelihood, "unit", ""))
 
-    @torch.inference_mode()
     def save_grid(self, model, path: Path) -> None:
+        save_png(path, self.grid(model))
+
+    @torch.inference_mode()
+    def grid(self, model):
+        """Originals (upper row of each pair) above reconstructions, as one image array."""
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
@@ -63,4 +71,4 @@ class RunFolder(Callback):
         for pair in range(-(-len(x) // GRID_COLUMNS)):
             part = slice(pair * GRID_COLUMNS, (pair + 1) * GRID_COLUMNS)
             rows += [originals[part], recons[part]]
-        save_png(path, make_grid(torch.cat(rows), GRID_COLUMNS))
+        return make_grid(torch.cat(rows), GRID_COLUMNS)

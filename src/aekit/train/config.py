@@ -50,6 +50,14 @@ class TrainConfig:
     grid_every: int = 1                   # save images/epoch_NNN.png every N epochs (0: never)
     critic_lr: float | None = None        # adversarial critics' learning rate; null: lr
     early_stopping_patience: int | None = None   # stop after N epochs without a better val_loss
+    schedule: Literal["none", "cosine", "step", "plateau"] = "none"   # LR schedule, stepped per epoch
+    step_size: int = 10                   # step schedule: epochs between decays
+    gamma: float = 0.1                    # step and plateau schedules: decay factor
+    grad_clip: float | None = None        # clip the gradients' global norm to this
+    checkpoint_every: int = 0             # also checkpoint every N steps (0: each epoch only)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"   # autocast dtype; fp16 needs CUDA
+    tensorboard: bool = False             # TensorBoard event files in the run folder's tb/
+    nan_check_every: int = 50             # look for a NaN/Inf loss every N steps (one host sync)
 
     def validate(self):
         for key in ("epochs", "batch_size", "eval_batch_size"):
@@ -59,6 +67,12 @@ class TrainConfig:
             raise ConfigError("lr: the learning rate must be positive")
         if self.weight_decay < 0:
             raise ConfigError("weight_decay: must be non-negative")
+        if self.checkpoint_every < 0 or self.nan_check_every <= 0:
+            raise ConfigError("checkpoint_every must be >= 0 and nan_check_every > 0")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError("grad_clip: must be positive (or null for no clipping)")
+        if self.early_stopping_patience is not None and self.early_stopping_patience <= 0:
+            raise ConfigError("early_stopping_patience: must be a positive number of epochs")
 
 
 @dataclass

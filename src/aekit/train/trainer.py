@@ -9,18 +9,26 @@ device); validation runs under `inference_mode`.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from aekit.data import Split
+if TYPE_CHECKING:  # typing only: the trainer needs tensors, not the data layer
+    from aekit.data import Split
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
 from aekit.train.callbacks import Callback, CallbackList
 from aekit.train.config import TrainConfig
 from aekit.train.device import resolve_device
+from aekit.train import distributed
+from aekit.train.checkpoint import load_checkpoint, save_checkpoint
 from aekit.train.optim import make_optimizer
+from aekit.train.schedules import make_scheduler, step_scheduler
 from aekit.train.validation import mean_loss_terms
 
 
@@ -35,16 +43,26 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 class TrainState:
     epoch: int = 0            # epochs completed
     step: int = 0             # optimiser steps taken
+    step_in_epoch: int = 0    # position in the current epoch's order (0: epoch not started)
     history: list[dict] = field(default_factory=list)
+    best_val_loss: float | None = None
+    bad_epochs: int = 0       # epochs since the best val_loss (early stopping)
+    generation: int = 0       # checkpoints written so far
+    stopped_early: bool = False
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C arrived; a checkpoint was written first."""
 
 
 class Trainer:
     def __init__(self, model: Autoencoder, train: Split, val: Split, config: TrainConfig,
-                 callbacks: list[Callback] = ()):
+                 callbacks: list[Callback] = (), checkpoint_dir: str | Path | None = None):
         if len(train) == 0:
             raise AekitError("the training split is empty: give a dataset with images")
         self.config = config
-        self.device = resolve_device(config.device)
+        self.device = distributed.local_device(resolve_device(config.device))
+        distributed.init(self.device)
         if config.threads:
             torch.set_num_threads(config.threads)
         self.model = model.to(self.device)
@@ -56,58 +74,165 @@ class Trainer:
         self.critic_optimizer = (
             make_optimizer(config, critic_params, lr=config.critic_lr or config.lr) if critic_params else None
         )
+        if critic_params and distributed.world_size() > 1:
+            raise AekitError("adversarial models (with a critic) do not train on several processes yet: run one process")
+        self.loss_fn = distributed.wrap(self.model, self.device)   # DDP on several processes
+        self.scheduler = make_scheduler(config, self.optimizer)
+        if config.precision == "fp16" and self.device.type != "cuda":
+            raise AekitError("--precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
+        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
+        # fp16 gradients underflow without loss scaling; the scaler's state is checkpointed.
+        self.scaler = torch.amp.GradScaler("cuda") if config.precision == "fp16" else None
         self.state = TrainState()
+        self.epoch_sums: dict[str, torch.Tensor] = {}
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.callbacks = CallbackList(callbacks)
+        self._interrupted = False
         self.n_pixels = math.prod(model.input_shape)
 
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.train_images) / self.config.batch_size)
 
+    def resume(self) -> None:
+        """Continue from the checkpoint in `checkpoint_dir` (every rank reads it)."""
+        load_checkpoint(self, self.checkpoint_dir)
+        if not distributed.is_main():   # the saved sums are global: rank 0 carries them
+            self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        if distributed.world_size() > 1:
+            # Every rank reaches this point together; the epoch's partial sums
+            # are made global so that rank 0's checkpoint holds the whole run.
+            self.epoch_sums = {k: distributed.all_reduce_sum(v) for k, v in self.epoch_sums.items()}
+            if not distributed.is_main():
+                self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
+        if distributed.is_main():
+            save_checkpoint(self, self.checkpoint_dir)
+
     def fit(self) -> list[dict]:
         cfg = self.config
         self.callbacks.on_fit_start(self)
-        while self.state.epoch < cfg.epochs:
-            metrics = self._run_epoch(self.state.epoch + 1)
-            self.state.epoch += 1
-            self.state.history.append(metrics)
-            self.callbacks.on_epoch_end(self, metrics)
+        previous = self._catch_sigint()
+        if self.state.generation == 0:
+            # A checkpoint of the start: even a run that diverges at its first
+            # steps leaves a good one to go back to.
+            self.save_checkpoint()
+        try:
+            while self.state.epoch < cfg.epochs and not self.state.stopped_early:
+                metrics = self._run_epoch(self.state.epoch + 1)
+                self.state.epoch += 1
+                self.state.step_in_epoch = 0
+                self.epoch_sums = {}
+                self.state.history.append(metrics)
+                step_scheduler(self.scheduler, metrics)
+                self._track_best(metrics)
+                self.callbacks.on_epoch_end(self, metrics)
+                # After the callbacks: a checkpoint then never runs ahead of the run folder.
+                self.save_checkpoint()
+                if self._interrupted:
+                    raise Interrupted()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         self.callbacks.on_fit_end(self)
         return self.state.history
+
+    def _catch_sigint(self):
+        # Ctrl-C only sets a flag; the loop checkpoints at the next step boundary and stops.
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            self._interrupted = True
+        return signal.signal(signal.SIGINT, handler)
+
+    def _track_best(self, metrics: dict) -> None:
+        st = self.state
+        score = metrics.get("val_loss", metrics["train_loss"])
+        metrics["best"] = st.best_val_loss is None or score < st.best_val_loss
+        if metrics["best"]:
+            st.best_val_loss, st.bad_epochs = score, 0
+        else:
+            st.bad_epochs += 1
+            patience = self.config.early_stopping_patience
+            if patience and st.bad_epochs >= patience:
+                st.stopped_early = True
+
+    def _check_finite(self, epoch: int, first_bad: torch.Tensor, steps_before: int) -> None:
+        if distributed.world_size() > 1:   # all ranks must stop together, or the others hang
+            first_bad = first_bad.clone()
+            torch.distributed.all_reduce(first_bad, op=torch.distributed.ReduceOp.MAX)
+        bad = int(first_bad)            # one host sync per check, not per step
+        if bad >= 0:
+            raise AekitError(
+                f"training diverged: the loss became NaN or Inf at epoch {epoch}, step {steps_before + bad + 1}; "
+                "the last good checkpoint is kept: lower --lr or set train.grad_clip"
+            )
 
     def _run_epoch(self, epoch: int) -> dict:
         cfg, model = self.config, self.model
         self.callbacks.on_epoch_start(self, epoch)
         model.train()
         order = epoch_order(len(self.train_images), cfg.seed, epoch).to(self.device)
-        sums: dict[str, torch.Tensor] = {}
         start = time.perf_counter()
         steps = self.steps_per_epoch
-        for i in range(steps):
-            idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+        first = self.state.step_in_epoch
+        # The first non-finite loss's step, tracked on the device: -1 while all is well.
+        steps_before = self.state.step - first
+        first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
+        step_ids = torch.arange(steps, device=self.device)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        for i in range(first, steps):
+            idx = distributed.shard(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
             x = model.preprocess(self.train_images[idx])
-            out = model.loss(x, self.state.step)
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                                enabled=self.autocast_dtype is not None):
+                out = self.loss_fn(x, self.state.step)
             self.optimizer.zero_grad(set_to_none=True)
-            out.total.backward()
-            self.optimizer.step()
+            if self.scaler is not None:
+                self.scaler.scale(out.total).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                out.total.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
             if self.critic_optimizer is not None:
                 critic_loss = model.critic_loss(x)
                 self.critic_optimizer.zero_grad(set_to_none=True)
                 critic_loss.backward()
                 self.critic_optimizer.step()
             self.state.step += 1
+            self.state.step_in_epoch = i + 1
             with torch.no_grad():
-                sums["loss"] = sums.get("loss", 0) + out.total.detach() * len(idx)
+                loss = out.total.detach()
+                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step_ids[i], first_bad)
+                # self.epoch_sums, not a local alias: a checkpoint may replace the dict.
+                sums = self.epoch_sums
+                sums["loss"] = sums.get("loss", 0) + loss * len(idx)
                 for name, value in out.terms.items():
                     sums[name] = sums.get(name, 0) + value.detach().sum()
             self.callbacks.on_step_end(self, epoch, i + 1, steps)
+            checkpoint_now = cfg.checkpoint_every and self.state.step % cfg.checkpoint_every == 0 and i + 1 < steps
+            if checkpoint_now or self._interrupted or (i + 1) % cfg.nan_check_every == 0:
+                self._check_finite(epoch, first_bad, steps_before)
+            if (checkpoint_now or self._interrupted) and i + 1 < steps:
+                self.save_checkpoint()
+            if self._interrupted:
+                if i + 1 == steps:   # finish the epoch's bookkeeping first
+                    break
+                raise Interrupted()
+        self._check_finite(epoch, first_bad, steps_before)
         train_seconds = time.perf_counter() - start
         n = len(self.train_images)
-        train_terms = {name: float(total) / n for name, total in sums.items()}
-        if not math.isfinite(train_terms["loss"]):
-            raise AekitError(
-                f"training diverged: the loss became {train_terms['loss']} in epoch {epoch}: lower --lr"
-            )
+        train_terms = {name: float(distributed.all_reduce_sum(total)) / n for name, total in self.epoch_sums.items()}
         val_terms = mean_loss_terms(model, self.val_images, cfg.eval_batch_size, self.state.step) \
             if len(self.val_images) else {}
         return self._metrics(epoch, train_terms, val_terms, train_seconds, time.perf_counter() - start)

@@ -1,0 +1,120 @@
+"""Image arrays saved by numpy: `.npy` (images only) and `.npz`.
+
+Accepted layouts: [N, H, W], [N, H, W, C] or [N, C, H, W] with C 1 or 3
+(channels-last wins when both readings are possible, as numpy/Keras data is
+channels-last); pixels uint8 0..255 or float 0..1. An `.npz` holds either the
+Keras mnist.npz keys x_train, y_train, x_test, y_test, or `images` with
+optional `labels`. Labels may be any integers or strings: the classes are
+their sorted unique values, and a label is its index into that list.
+Pickled (object) arrays are refused: loading one can run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aekit.data.types import Split
+from aekit.errors import DataError
+
+_LAYOUT = "save images as [N, H, W], [N, H, W, C] or [N, C, H, W] with C 1 or 3"
+
+
+def read_npy(path: Path) -> tuple[dict[str, Split], None]:
+    array = _load(path)
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise DataError(f"{path} is an .npz archive, not a single array: rename it to .npz")
+    return {"all": Split(_images(array, path, "the array"))}, None
+
+
+def read_npz(path: Path) -> tuple[dict[str, Split], tuple[str, ...] | None]:
+    archive = _load(path)
+    if isinstance(archive, np.ndarray):
+        raise DataError(f"{path} holds a single array, not an .npz archive: rename it to .npy")
+    with archive:
+        keys = set(archive.files)
+        if {"x_train", "x_test"} <= keys:
+            pairs = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
+        elif "images" in keys:
+            pairs = {"all": ("images", "labels")}
+        else:
+            raise DataError(f"{path} holds arrays {sorted(keys)}: expected x_train, y_train, x_test, y_test "
+                            f"(the Keras mnist.npz layout) or images (+ labels)")
+        has_labels = [y in keys for _, y in pairs.values()]
+        if any(has_labels) and not all(has_labels):
+            raise DataError(f"{path} has labels for only some splits: save both y_train and y_test, or neither")
+        images = {part: _images(_member(archive, x, path), path, x) for part, (x, _) in pairs.items()}
+        if not all(has_labels):
+            return {part: Split(x) for part, x in images.items()}, None
+        raw = {part: _labels(_member(archive, y, path), len(images[part]), path, y) for part, (_, y) in pairs.items()}
+
+    classes, codes = np.unique(np.concatenate(list(raw.values())), return_inverse=True)
+    codes = torch.from_numpy(codes.reshape(-1).astype(np.int64))
+    splits, start = {}, 0
+    for part, x in images.items():
+        splits[part] = Split(x, codes[start:start + len(x)].clone())
+        start += len(x)
+    return splits, tuple(c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in classes.tolist())
+
+
+def _load(path: Path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise _pickled(path) from None
+        raise DataError(f"cannot read {path} ({e}): save it with numpy.save / numpy.savez") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"cannot read {path} ({e}): save it with numpy.save / numpy.savez") from None
+
+
+def _member(archive, key: str, path: Path) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise _pickled(path, key) from None
+        raise DataError(f"cannot read array {key} of {path} ({e}): save it again with numpy.savez") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"cannot read array {key} of {path} ({e}): save it again with numpy.savez") from None
+
+
+def _pickled(path: Path, key: str | None = None) -> DataError:
+    what = f"array {key} of {path}" if key else str(path)
+    return DataError(f"{what} holds Python objects (a pickled array), which aekit does not load: "
+                     f"save numbers instead (uint8 0..255 or float 0..1)")
+
+
+def _images(array: np.ndarray, path: Path, key: str) -> torch.Tensor:
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.ndim == 4 and array.shape[3] in (1, 3):
+        array = array.transpose(0, 3, 1, 2)
+    elif not (array.ndim == 4 and array.shape[1] in (1, 3)):
+        raise DataError(f"{key} in {path} has shape {list(array.shape)}: {_LAYOUT}")
+    if array.dtype == np.uint8:
+        pixels = array
+    elif np.issubdtype(array.dtype, np.floating):
+        if array.size and not np.isfinite(array).all():
+            raise DataError(f"{key} in {path} holds NaN or infinite values: save pixels as float 0..1 or uint8 0..255")
+        if array.size and not (array.min() >= 0 and array.max() <= 1):
+            raise DataError(f"{key} in {path} holds floats outside [0, 1] (min {array.min():g}, "
+                            f"max {array.max():g}): scale pixels to 0..1, or save uint8 0..255")
+        pixels = np.rint(array * array.dtype.type(255)).astype(np.uint8)
+    else:
+        raise DataError(f"{key} in {path} holds {array.dtype} pixels: save uint8 0..255 (array.astype(np.uint8)) "
+                        f"or float 0..1")
+    return torch.from_numpy(np.ascontiguousarray(pixels))
+
+
+def _labels(array: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.shape != (n,) or array.dtype.kind not in "iubUS":
+        raise DataError(f"{key} in {path} is {array.dtype} {list(array.shape)}: save {n} integer or string "
+                        f"labels, one per image")
+    return array

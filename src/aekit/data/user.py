@@ -1,0 +1,39 @@
+"""User data given as a path: a folder of images, an .npy or an .npz file.
+
+Without its own train/test split, a fixed 10% test split is carved with the
+fixed seed `splits.TEST_SEED`, then validation from the rest with `seed`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from aekit.data.arrays import read_npy, read_npz
+from aekit.data.folder import read_image_folder
+from aekit.data.splits import TEST_FRACTION, TEST_SEED, carve
+from aekit.data.transform import adapt
+from aekit.data.types import Dataset, Split
+
+
+def load_user(path: Path, *, name: str, val_fraction: float, seed: int,
+              size: tuple[int, int] | None, channels: int | None) -> Dataset:
+    if path.is_dir():
+        parts, classes = read_image_folder(path, size, channels)   # Pillow already resized / converted
+    elif path.suffix.lower() == ".npz":
+        parts, classes = read_npz(path)
+    else:
+        parts, classes = read_npy(path)
+    parts = {k: Split(adapt(s.images, size, channels), s.labels) for k, s in parts.items()}
+    if "all" in parts:
+        pool, test = carve(parts["all"], TEST_FRACTION, TEST_SEED)
+    else:
+        pool, test = parts["train"], parts["test"]
+    train, val = carve(pool, val_fraction, seed)
+    binary = all(_only_0_255(s.images) for s in (train, val, test))
+    return Dataset(name, train, val, test, classes, binary)
+
+
+def _only_0_255(images: torch.Tensor) -> bool:
+    return bool(((images == 0) | (images == 255)).all())

@@ -1,0 +1,108 @@
+"""Priors p(z) over codes: what an adversarial regulariser matches the codes
+to, and what sampling jobs draw from. A prior is built for a code size and
+draws with `sample(n)` (torch's global RNG, so runs are seeded)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from aekit.errors import ConfigError
+from aekit.nn.registry import PRIORS
+
+
+class Prior(nn.Module):
+    """Holds no parameters; a module so it moves with the model (`.to`)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+        self.register_buffer("_device_probe", torch.zeros(()), persistent=False)
+
+    def sample(self, n: int) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@PRIORS.register("gaussian")
+@dataclass
+class StandardGaussianConfig:
+    """N(0, I): the VAE's prior."""
+
+    def build(self, dim: int) -> "StandardGaussian":
+        return StandardGaussian(dim)
+
+
+class StandardGaussian(Prior):
+    def sample(self, n):
+        return torch.randn(n, self.dim, device=self._device_probe.device)
+
+
+@PRIORS.register("mixture")
+@dataclass
+class CircleMixtureConfig:
+    """K Gaussians with equal weights, centred evenly on a circle of `radius`
+    in the first two code dimensions, each with standard deviation `std` in
+    every dimension (the adversarial autoencoder paper's 2-d mixture; for
+    more than 2 dimensions the rest are N(0, std²))."""
+
+    k: int = 10
+    radius: float = 4.0
+    std: float = 0.5
+
+    def validate(self):
+        if self.k <= 0:
+            raise ConfigError("k: the number of components must be a positive integer")
+        if self.radius < 0 or self.std <= 0:
+            raise ConfigError("radius must be non-negative and std positive")
+
+    def build(self, dim: int) -> "CircleMixture":
+        if dim < 2:
+            raise ConfigError("prior mixture: needs a code of at least 2 dimensions (bottleneck.dim >= 2)")
+        return CircleMixture(dim, self.k, self.radius, self.std)
+
+
+class CircleMixture(Prior):
+    def __init__(self, dim: int, k: int, radius: float, std: float):
+        super().__init__(dim)
+        self.k, self.std = k, std
+        angles = torch.arange(k) * (2 * math.pi / k)
+        centres = torch.zeros(k, dim)
+        centres[:, 0], centres[:, 1] = radius * torch.cos(angles), radius * torch.sin(angles)
+        self.register_buffer("centres", centres, persistent=False)
+
+    def sample(self, n):
+        which = torch.randint(self.k, (n,), device=self.centres.device)
+        return self.centres[which] + self.std * torch.randn(n, self.dim, device=self.centres.device)
+
+    def component(self, z: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest centre for each code (for occupancy statistics)."""
+        return torch.cdist(z, self.centres).argmin(dim=1)
+
+
+@PRIORS.register("uniform")
+@dataclass
+class UniformConfig:
+    """Uniform on the cube [low, high]^dim."""
+
+    low: float = -1.0
+    high: float = 1.0
+
+    def validate(self):
+        if not self.low < self.high:
+            raise ConfigError("low must be below high")
+
+    def build(self, dim: int) -> "Uniform":
+        return Uniform(dim, self.low, self.high)
+
+
+class Uniform(Prior):
+    def __init__(self, dim: int, low: float, high: float):
+        super().__init__(dim)
+        self.low, self.high = low, high
+
+    def sample(self, n):
+        u = torch.rand(n, self.dim, device=self._device_probe.device)
+        return self.low + (self.high - self.low) * u

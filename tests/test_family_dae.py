@@ -1,0 +1,42 @@
+"""The denoising autoencoder removes noise: on test images with the noise it
+was trained with (Gaussian, sigma 0.5, clipped to [0, 1]), its output is
+closer to the clean image (PSNR) than the noisy input is, than a plain
+autoencoder of the same shape trained on clean images for the same budget,
+and than PCA with as many components as the code (itself a classic
+denoiser: projecting onto the top components drops most of the noise)."""
+
+from __future__ import annotations
+
+import torch
+
+from aekit.evaluate import PCA, psnr, reconstruct
+from test_family_support import train_briefly
+
+PRESETS = ("dae",)
+BUDGET = (54000, 3, ["train.batch_size=64"])
+
+
+def test_dae_denoises_better_than_the_noisy_input_a_plain_ae_and_pca():
+    n_train, epochs, sets = BUDGET
+    dae = train_briefly("dae", n_train, epochs, sets)
+    # The plain AE of the same shape: the same preset without its corruption.
+    plain = train_briefly("dae", n_train, epochs, sets + ["model.corruption=none"])
+    clean = dae.test_images.to(torch.float32) / 255.0
+    gen = torch.Generator().manual_seed(7)
+    noisy = (clean + 0.5 * torch.randn(clean.shape, generator=gen)).clamp(0, 1)
+    pca = PCA(dae.model.code_dim).fit(dae.train_images)
+    scores = {
+        "noisy input": psnr(clean, noisy),
+        "dae": psnr(clean, reconstruct(dae.model, noisy)),
+        "plain ae": psnr(clean, reconstruct(plain.model, noisy)),
+        "pca": psnr(clean, pca.reconstruct(noisy).clamp(0, 1)),
+    }
+    val = dae.history[-1]["val_loss"]
+    print(f"dae: val_loss {val:.2f} (clean inputs, eval mode); PSNR (dB) to the clean images: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))
+    # Measured (54k images, 3 epochs, batch 64): val 274.0 nats; PSNR noisy input 9.30,
+    # dae 17.23, plain AE 11.60, PCA-20 14.41 dB.
+    assert val < 280.0
+    assert scores["dae"] > scores["noisy input"] + 5.0
+    assert scores["dae"] > scores["plain ae"] + 1.0
+    assert scores["dae"] > scores["pca"]
