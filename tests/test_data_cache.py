@@ -61,6 +61,8 @@ def test_damaged_cache_is_rebuilt(cache, damage):
 
 def test_cache_goes_into_a_writable_data_dir(shared_data, monkeypatch, tmp_path):
     monkeypatch.delenv("AEKIT_CACHE_DIR", raising=False)
+    # An empty per-user cache, so that an earlier test's cache hit there cannot stand in.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     data_dir = tmp_path / "data"
     (data_dir / "mnist").mkdir(parents=True)
     for path in (shared_data / "mnist").iterdir():

@@ -162,6 +162,12 @@ def _coerce(tp, value, key):
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        # YAML 1.1 reads `2e-3` (no dot) as a string; accept any numeric string.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif tp is str:
         if isinstance(value, str):
             return value
