@@ -107,6 +107,8 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool) -> Run:
     all_callbacks = list(callbacks)
     from aekit.train import distributed
 
+    distributed.seed_rank(cfg.train.seed)   # same initial weights on every rank, then each its own noise
+
     if not distributed.is_main():   # only rank 0 writes files and shows progress
         all_callbacks = [cb for cb in all_callbacks if getattr(cb, "all_ranks", False)]
     if run_dir is not None and distributed.is_main():

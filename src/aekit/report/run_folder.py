@@ -27,11 +27,19 @@ GRID_COLUMNS = 10
 GRID_PAIRS = 3
 
 
+def spread_sample(images: torch.Tensor, count: int) -> torch.Tensor:
+    """`count` images evenly spaced through the split: splits may be sorted by
+    label (the digits-sample's are), and the first few would all be zeros."""
+    if len(images) <= count:
+        return images
+    return images[torch.linspace(0, len(images) - 1, count).round().long()]
+
+
 class RunFolder(Callback):
     def __init__(self, path: str | Path, config: RunConfig, grid_images: torch.Tensor, data_info: dict):
         self.path = Path(path)
         self.config = config
-        self.grid_images = grid_images[: GRID_COLUMNS * GRID_PAIRS]
+        self.grid_images = spread_sample(grid_images, GRID_COLUMNS * GRID_PAIRS)
         self.data_info = data_info
         self.history: list[dict] = []
 
