@@ -41,13 +41,11 @@ CASES = {
     "conv-ae-10": (25000, 1, ["train.batch_size=16"], 27.0, True),
     # 2-d code. Measured: val 38.9; SSE 37.72 vs PCA-2 42.18 (seed 1: 38.43).
     "ae-2d": (30000, 1, ["train.batch_size=16"], 41.0, True),
-    # The tutorial's 5.7k-parameter conv AE: its 32-d code is a max-pooled 8x2x2 feature map.
-    # It does NOT beat PCA-32 (13.59) at any CPU budget tried: SSE 27.6 after 3 epochs of 54k
-    # (batch 64, lr 1e-3), 24.1 after 3 at batch 32, 23.5 after 2 at lr 3e-3 (this budget; val
-    # 96.4 on [-1, 1]). A net this small, pooling away most of the image, is not in PCA-32's class
-    # within minutes; the requirement is not met for this preset. Asserted instead, so that the
-    # test can still fail when it stops learning: it beats PCA-8 (29.22).
-    "conv-ae": (54000, 2, ["train.batch_size=32", "train.lr=0.003"], 100.0, 8),
+    # Conv2d + MaxPool encoder, dense 32-d code, ConvTranspose2d decoder, MSE on [-1, 1] (val is 4x
+    # the [0, 1] figure). Measured (20k images, 1 epoch, batch 32, lr 2e-3; ~10-20 s on one core):
+    # val 30.63, SSE 7.66 vs PCA-32 13.65 (margin 44 %); seed 1: val 34.55, SSE 8.76 vs 13.65 (36 %).
+    # The tutorial's own 8x2x2 pooled code reached only SSE 23.5-27.6 here (see the preset).
+    "conv-ae": (20000, 1, ["train.batch_size=32", "train.lr=0.002"], 40.0, True),
 }
 
 

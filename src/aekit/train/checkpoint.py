@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from aekit.errors import AekitError
 from aekit.fs import atomic_write_text, atomic_write_with
+from aekit.train import distributed
 
 FORMAT = "aekit.checkpoint"
 VERSION = 1
@@ -77,6 +78,8 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
     for name, value in trainer.epoch_sums.items():
         tensors[f"sums.{name}"] = value.detach().to("cpu").reshape(1).clone()
     tensors["rng.torch"] = torch.get_rng_state()
+    # Under torchrun: each rank's own states, gathered by Trainer.save_checkpoint.
+    tensors.update(getattr(trainer, "rank_rng_states", None) or {})
     if torch.cuda.is_available():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s
@@ -120,9 +123,11 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     trainer.epoch_sums = {name: tensors[f"sums.{name}"].to(device).reshape(()) for name in meta["epoch_sums"]}
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
-        states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+        n = sum(k.startswith("rng.cuda.") for k in tensors)
+        states = [tensors[f"rng.cuda.{i}"] for i in range(n)]   # in device order (not "10" < "2")
         if states:
             torch.cuda.set_rng_state_all(states)
+    distributed.restore_rng_state(tensors, device)   # under torchrun: this rank's own stream
     np.random.set_state(_numpy_from(meta["rng"]["numpy"]))
     random.setstate(_python_from(meta["rng"]["python"]))
 

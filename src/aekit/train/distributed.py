@@ -80,6 +80,45 @@ def wrap(model, device: torch.device):
     return DistributedDataParallel(LossModule(model), device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def seed_rank(seed: int) -> None:
+    """Give each rank its own torch RNG stream (after the model is built, so
+    every rank starts from the same weights). With one shared stream, rank r's
+    i-th image would get the very same noise (reparameterisation, corruption)
+    as rank 0's i-th image."""
+    if world_size() > 1:
+        torch.manual_seed(seed * 1_000_003 + 7919 * rank())
+
+
+def gather_rng_states(device: torch.device) -> dict[str, torch.Tensor]:
+    """Every rank's torch RNG states, gathered on rank 0 for its checkpoint
+    (empty elsewhere): the ranks draw different noise, so a resume restores
+    each rank's own stream. Collective: every rank must call it together."""
+    if world_size() == 1:
+        return {}
+    comm = device if device.type == "cuda" else torch.device("cpu")   # nccl gathers CUDA tensors only
+    states = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    gathered = {}
+    for key, state in states.items():
+        parts = [torch.empty_like(state, device=comm) for _ in range(world_size())]
+        dist.all_gather(parts, state.to(comm))
+        gathered.update({f"rank{r}.rng.{key}": part.cpu() for r, part in enumerate(parts)})
+    return gathered if is_main() else {}
+
+
+def restore_rng_state(tensors: dict[str, torch.Tensor], device: torch.device) -> bool:
+    """Restore this rank's own RNG states from a checkpoint's tensors; False if
+    the checkpoint holds none for it (one process, or another world size)."""
+    key = f"rank{rank()}.rng.torch"
+    if world_size() == 1 or key not in tensors or f"rank{world_size()}.rng.torch" in tensors:
+        return False
+    torch.set_rng_state(tensors[key])
+    if device.type == "cuda" and f"rank{rank()}.rng.cuda" in tensors:
+        torch.cuda.set_rng_state(tensors[f"rank{rank()}.rng.cuda"], device)
+    return True
+
+
 def barrier() -> None:
     if world_size() > 1:
         dist.barrier()

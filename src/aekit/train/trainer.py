@@ -109,6 +109,7 @@ class Trainer:
             self.epoch_sums = {k: distributed.all_reduce_sum(v) for k, v in self.epoch_sums.items()}
             if not distributed.is_main():
                 self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
+            self.rank_rng_states = distributed.gather_rng_states(self.device)   # each rank's own noise stream
         if distributed.is_main():
             save_checkpoint(self, self.checkpoint_dir)
 
