@@ -126,4 +126,5 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool) -> Run:
     if resume:
         trainer.resume()
     history = trainer.fit()
+    distributed.finish()
     return Run(run_dir, cfg, trainer.model, dataset, history)

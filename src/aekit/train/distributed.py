@@ -122,3 +122,13 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], device: torch.device) ->
 def barrier() -> None:
     if world_size() > 1:
         dist.barrier()
+
+
+def finish() -> None:
+    """Leave the process group together, once rank 0 has written its files.
+    A rank that exits while another still works can die in gloo's teardown
+    ("terminate called without an active exception", SIGABRT), failing the
+    whole torchrun job."""
+    if world_size() > 1 and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
