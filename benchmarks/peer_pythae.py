@@ -1,0 +1,239 @@
+"""aekit against pythae (the VAE library) on the same MLP VAE, in one process.
+
+The model is aekit's preset `vae-kingma` at batch 128: 784-400-(20 mean,
+20 log-variance), decoder 20-400-784, Bernoulli likelihood + KL, Adam at
+lr 1e-3 with L2 weight decay 1e-5 (Adam's own `weight_decay`, on both sides),
+trained on binarized MNIST (50k train / 10k validation / 10k test).
+
+Two measurements, both interleaved so that machine noise hits both sides alike:
+
+1. training loops: epoch k of pythae's trainer (`BaseTrainer.train_step`),
+   then epoch k of aekit's (`Trainer.fit` one epoch further), the order
+   swapped every epoch; samples/s per epoch, the median per-epoch ratio, and
+   each model's test loss (negative ELBO per image, nats, one sample of z,
+   computed by the same function for both) at the end.
+2. whole pipelines, wall clock: pythae's `TrainingPipeline` (per-epoch
+   evaluation on the validation split, a checkpoint every epoch, the final
+   model) against a normal `aekit.train` run (per-epoch validation,
+   metrics.jsonl, model + best files, image grid, loss plot, checkpoint).
+
+pythae is not a dependency of aekit: install it beside aekit in a venv of
+its own (see benchmarks/README.md).
+
+    python benchmarks/peer_pythae.py --epochs 10 --pipeline-epochs 3 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import aekit
+from aekit.api import build_model, seed_everything
+from aekit.data import Split, load_dataset
+from aekit.train.config import resolve_config
+from aekit.train.trainer import Trainer
+
+try:
+    from pythae.models import VAE, VAEConfig
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseEncoder
+    from pythae.data.preprocessors import DataProcessor
+    from pythae.pipelines import TrainingPipeline
+    from pythae.trainers import BaseTrainer, BaseTrainerConfig
+except ImportError:
+    raise SystemExit("pythae is not installed: see benchmarks/README.md (peer_pythae.py) for its venv") from None
+
+PRESET, DATA, BATCH, LR, WEIGHT_DECAY, HIDDEN, LATENT = "vae-kingma", "binarized-mnist", 128, 1e-3, 1e-5, 400, 20
+
+
+# -- pythae's side: the same networks, in its encoder/decoder interface --------
+class Encoder(BaseEncoder):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(784, HIDDEN), nn.ReLU())
+        self.mean, self.logvar = nn.Linear(HIDDEN, LATENT), nn.Linear(HIDDEN, LATENT)
+
+    def forward(self, x):
+        h = self.hidden(x)
+        return ModelOutput(embedding=self.mean(h), log_covariance=self.logvar(h))
+
+
+class Decoder(BaseDecoder):
+    def __init__(self):
+        super().__init__()
+        self.logits = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 784))
+
+    def forward(self, z):
+        # pythae's "bce" loss takes probabilities, so the decoder ends in a sigmoid.
+        return ModelOutput(reconstruction=torch.sigmoid(self.logits(z)).view(-1, 1, 28, 28))
+
+
+def pythae_model() -> VAE:
+    return VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce"),
+               encoder=Encoder(), decoder=Decoder())
+
+
+def pythae_config(out: Path, epochs: int, steps_saving: int | None) -> BaseTrainerConfig:
+    return BaseTrainerConfig(output_dir=str(out), num_epochs=epochs, learning_rate=LR,
+                             per_device_train_batch_size=BATCH, per_device_eval_batch_size=BATCH,
+                             optimizer_cls="Adam", optimizer_params={"weight_decay": WEIGHT_DECAY},
+                             steps_saving=steps_saving, no_cuda=True)
+
+
+# -- one test metric for both ---------------------------------------------------
+@torch.inference_mode()
+def test_loss(encode, logits, images: torch.Tensor, seed: int = 0) -> float:
+    """Negative ELBO per image (nats): Bernoulli NLL from logits summed over
+    pixels + KL(q(z|x) || N(0, I)), one z per image from a fixed seed."""
+    g = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for i in range(0, len(images), 1000):
+        x = images[i:i + 1000].float().div(255)
+        mean, logvar = encode(x)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g)
+        nll = F.binary_cross_entropy_with_logits(logits(z).flatten(1), x.flatten(1), reduction="sum")
+        kl = -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp())
+        total += float(nll + kl)
+    return total / len(images)
+
+
+def aekit_test_loss(model, images):
+    model.eval()
+    out = test_loss(lambda x: _aekit_code(model, x), model.decoder, images)
+    model.train()
+    return out
+
+
+def _aekit_code(model, x):
+    code = model.bottleneck(model.encoder(x), sample=False)
+    return code.mean, code.logvar
+
+
+def pythae_test_loss(model, images):
+    model.eval()
+    out = test_loss(lambda x: tuple(model.encoder(x)[k] for k in ("embedding", "log_covariance")),
+                    model.decoder.logits, images)
+    model.train()
+    return out
+
+
+# -- 1. the training loops, epoch by epoch ----------------------------------------
+def aekit_trainer(train: Split, seed: int) -> Trainer:
+    cfg = resolve_config(PRESET, overrides={"data.name": DATA, "train.batch_size": BATCH, "train.seed": seed})
+    assert (cfg.train.lr, cfg.train.weight_decay, cfg.train.optimizer) == (LR, WEIGHT_DECAY, "adam")
+    seed_everything(seed)
+    model = build_model(cfg, tuple(train.images.shape[1:]))
+    cfg.train.epochs = 0
+    # No validation split: this times the training pass alone, like pythae's train_step.
+    empty = Split(train.images[:0].contiguous())
+    return Trainer(model, train, empty, cfg.train)
+
+
+def aekit_epoch(trainer: Trainer) -> None:
+    trainer.config.epochs += 1      # fit() continues from the epochs already done
+    trainer.fit()
+
+
+def pythae_trainer(train_float: torch.Tensor, out: Path, epochs: int) -> BaseTrainer:
+    dataset = DataProcessor.to_dataset(train_float)
+    trainer = BaseTrainer(model=pythae_model(), train_dataset=dataset,
+                          training_config=pythae_config(out, epochs, steps_saving=None))
+    trainer.prepare_training()
+    return trainer
+
+
+def compare_loops(data, train_float, epochs: int, tmp: Path) -> None:
+    n = len(data.train)
+    a = aekit_trainer(data.train, seed=0)
+    p = pythae_trainer(train_float, tmp / "pythae-loop", epochs)
+    rates = {"pythae": [], "aekit": []}
+    steps = {"pythae": lambda k: p.train_step(k), "aekit": lambda k: aekit_epoch(a)}
+    for k in range(1, epochs + 1):
+        order = ("pythae", "aekit") if k % 2 else ("aekit", "pythae")
+        for side in order:
+            start = time.perf_counter()
+            steps[side](k)
+            rates[side].append(n / (time.perf_counter() - start))
+        print(f"epoch {k:2d}  pythae {rates['pythae'][-1]:8,.0f} img/s  aekit {rates['aekit'][-1]:8,.0f} img/s  "
+              f"ratio {rates['aekit'][-1] / rates['pythae'][-1]:.2f}", flush=True)
+    ratios = [x / y for x, y in zip(rates["aekit"], rates["pythae"])]
+    print(f"\ntraining loops, {epochs} interleaved epochs of {n:,} images, batch {BATCH}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"  samples/s (median)  pythae {statistics.median(rates['pythae']):,.0f}  "
+          f"aekit {statistics.median(rates['aekit']):,.0f}")
+    print(f"  aekit / pythae samples/s, median per-epoch ratio: {statistics.median(ratios):.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    print(f"  test loss, nats/image ({len(data.test):,} test images):  "
+          f"pythae {pythae_test_loss(p.model, data.test.images):.2f}  "
+          f"aekit {aekit_test_loss(a.model, data.test.images):.2f}", flush=True)
+
+
+# -- 2. the whole pipelines -------------------------------------------------------
+def compare_pipelines(data, train_float, val_float, epochs: int, rounds: int, tmp: Path) -> None:
+    times = {"pythae": [], "aekit": []}
+    losses = {"pythae": [], "aekit": []}
+    load_times = []
+
+    def run_pythae(r):
+        model = pythae_model()
+        TrainingPipeline(model=model, training_config=pythae_config(tmp / f"pythae-{r}", epochs, steps_saving=1))(
+            train_data=train_float, eval_data=val_float)
+        losses["pythae"].append(pythae_test_loss(model, data.test.images))   # (its final weights)
+
+    def run_aekit(r):
+        run = aekit.train(PRESET, data=DATA, epochs=epochs, batch_size=BATCH, seed=r, out=tmp / f"aekit-{r}")
+        losses["aekit"].append(aekit_test_loss(run.model, data.test.images))
+
+    for r in range(rounds):
+        order = (("pythae", run_pythae), ("aekit", run_aekit))
+        for side, fn in (order if r % 2 == 0 else order[::-1]):
+            start = time.perf_counter()
+            fn(r)
+            times[side].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        load_dataset(DATA)     # the part of aekit's run that pythae is spared: it is handed tensors
+        load_times.append(time.perf_counter() - start)
+        print(f"round {r + 1}  pythae {times['pythae'][-1]:.1f} s  aekit {times['aekit'][-1]:.1f} s", flush=True)
+    ratios = [p / a for p, a in zip(times["pythae"], times["aekit"])]
+    print(f"\nwhole pipelines, {epochs} epochs, {rounds} rounds (median wall seconds)")
+    print(f"  pythae TrainingPipeline {statistics.median(times['pythae']):.1f} s   "
+          f"aekit.train {statistics.median(times['aekit']):.1f} s "
+          f"(of which loading the dataset {statistics.median(load_times):.1f} s)")
+    print(f"  pythae / aekit wall time, median ratio: {statistics.median(ratios):.2f}")
+    print(f"  test loss, nats/image: pythae {statistics.median(losses['pythae']):.2f}  "
+          f"aekit {statistics.median(losses['aekit']):.2f}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--epochs", type=int, default=10, help="interleaved epochs of the two training loops")
+    ap.add_argument("--pipeline-epochs", type=int, default=3, help="epochs of each whole pipeline (0: skip)")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the whole pipelines")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    logging.getLogger("pythae").setLevel(logging.WARNING)   # its per-step info lines would swamp the figures
+    data = load_dataset(DATA)
+    train_float = data.train.images.float().div(255)     # pythae's input: float images in [0, 1]
+    val_float = data.val.images.float().div(255)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; aekit {aekit.__version__}; "
+          f"{DATA}: {len(data.train):,} / {len(data.val):,} / {len(data.test):,} images")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.epochs:
+            compare_loops(data, train_float, args.epochs, Path(tmp))
+        if args.pipeline_epochs:
+            compare_pipelines(data, train_float, val_float, args.pipeline_epochs, args.rounds, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
