@@ -5,7 +5,10 @@ RANK/WORLD_SIZE/MASTER_ADDR in the environment; we join the process group
 (gloo on CPU, nccl on CUDA). Every rank holds the whole in-memory tensor and
 takes its shard of each global batch, so the global batch size, the data
 order (epoch_order) and hence the run are those of one process. Only rank 0
-writes files.
+writes files. Each rank draws its own noise (seed_rank), and rank 0's
+checkpoint keeps every rank's RNG state, so `torchrun ... --resume` with the
+same number of processes continues bit for bit (another number of processes
+resumes with rank 0's stream on every rank: close, not exact).
 """
 
 from __future__ import annotations
