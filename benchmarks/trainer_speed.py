@@ -1,70 +1,168 @@
-"""aekit's trainer vs a minimal hand-written PyTorch loop, same model, same
-data, in one process, rounds interleaved so machine noise hits both alike.
+"""aekit's trainer vs a minimal hand-written PyTorch loop (hand_loop.py):
+same model, same data, one process, rounds interleaved so that other
+processes' load hits every variant alike.
 
-    python benchmarks/trainer_speed.py [--data digits-sample] [--epochs 2] [--rounds 3]
+    python benchmarks/trainer_speed.py            # ~54k real images per epoch (several minutes)
+    python benchmarks/trainer_speed.py --quick    # 12k-image subsets, 1 epoch, 1 round
 
-aekit runs as a normal run: per-epoch validation, metrics.jsonl, model files
-and checkpoints in a temporary run folder. Prints samples/s and the ratio
-(aekit / hand loop; > 1 means aekit is faster).
+aekit runs as a normal run: per-epoch validation, metrics.jsonl, model and
+best files, image grid, loss.png and a checkpoint, in a temporary run folder.
+Variants: `aekit` (the defaults), and for the MLPs `+compile`
+(train.compile) and `+bf16` (train.precision bf16: bf16 autocast, which
+changes the numerics; this CPU has AVX512-BF16). All figures are
+medians over rounds; ratios are aekit / hand loop (> 1: aekit is faster) on
+wall time, set-up and compile included. GFLOP/s count matmul/conv FLOPs of
+the training loop alone (compute.py) against an fp32 matmul peak measured
+between the rounds. Peak RSS comes from one child process per model.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
+import aekit   # noqa: F401  before torch: sets the OpenMP wait policy (see aekit/__init__.py)
+import numpy as np
 import torch
 
-from aekit.api import build_model, seed_everything, train
+from aekit.api import train
 from aekit.data import load_dataset
-from aekit.train.config import resolve_config
+from compute import matmul_peak_gflops, train_flops_per_image
+from hand_loop import hand_loop
 
-CASES = [("vae-kingma", 128), ("fashion-ae", 512), ("conv-ae-10", 128)]
-
-
-def hand_loop(preset: str, batch: int, data: str, epochs: int) -> float:
-    start = time.perf_counter()   # wall time including set-up, as for aekit
-    cfg = resolve_config(preset, overrides={"data.name": data, "train.batch_size": batch})
-    ds = load_dataset(data)
-    seed_everything(0)
-    model = build_model(cfg, ds.image_shape)
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
-    images = ds.train.images
-    n = len(images)
-    for _ in range(epochs):
-        for idx in torch.randperm(n).split(batch):
-            loss = model.loss(model.preprocess(images[idx])).total
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return n * epochs / (time.perf_counter() - start)
+# (preset, batch, data set, epochs per run, speed variants)
+CASES = [
+    ("vae-kingma", 128, "binarized-mnist", 2, True),
+    ("fashion-ae", 512, "fashion-mnist", 2, True),
+    ("conv-ae-10", 128, "mnist", 1, False),   # ~1k images/s here: one epoch per run
+]
+# Same optimiser on both sides: the hand loop uses Adam, conv-ae-10's preset RMSprop.
+SAME_OPTIMISER = ["train.optimizer=adam"]
+VARIANTS = {"aekit": [], "+compile": ["train.compile=true"], "+bf16": ["train.precision=bf16"]}
 
 
-def aekit_run(preset: str, batch: int, data: str, epochs: int) -> float:
+def aekit_run(preset, batch, data, epochs, sets) -> tuple[float, float]:
+    """(images/s over the wall time; images/s of the training loops alone)."""
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()   # whole run: validation, metrics, model files, checkpoints
-        run = train(preset, data=data, epochs=epochs, batch_size=batch, seed=0, out=f"{tmp}/run")
+        start = time.perf_counter()
+        run = train(preset, data=data, epochs=epochs, batch_size=batch, seed=0, out=f"{tmp}/run",
+                    sets=SAME_OPTIMISER + sets)
         seconds = time.perf_counter() - start
-    return len(run.dataset.train) * len(run.history) / seconds
+    n = len(run.dataset.train) * len(run.history)
+    loop_seconds = sum(len(run.dataset.train) / m["samples_per_s"] for m in run.history)
+    return n / seconds, n / loop_seconds
+
+
+def subset(data: str, n: int, folder: str) -> str:
+    """The first n training images of `data` as an .npy file (the --quick data)."""
+    path = os.path.join(folder, f"{data}-{n}.npy")
+    np.save(path, load_dataset(data).train.images[:n].numpy())
+    return path
+
+
+def measure(cases, rounds, quick, folder):
+    for preset, batch, data, epochs, speed in cases:
+        if quick:
+            data, epochs = subset(data, 12_000, folder), 1
+        flops = train_flops_per_image(preset, data)
+        variants = dict(list(VARIANTS.items())[:3 if speed else 1])
+        wall = {v: [] for v in ["hand"] + list(variants)}
+        loop = {v: [] for v in wall}
+        peaks = []
+        for r in range(rounds):
+            peaks.append(matmul_peak_gflops())
+            order = ["hand"] + list(variants)
+            for v in order[r % len(order):] + order[:r % len(order)]:   # rotate who goes first
+                w, l = (hand_loop(preset, batch, data, epochs) if v == "hand"
+                        else aekit_run(preset, batch, data, epochs, variants[v]))
+                wall[v].append(w)
+                loop[v].append(l)
+        peak = statistics.median(peaks)
+        hand = statistics.median(wall["hand"])
+        print(f"\n{preset} (batch {batch}, {epochs} epoch(s) of {os.path.basename(data)}), "
+              f"{flops / 1e6:.1f} MFLOP/image, matmul peak {peak:.0f} GFLOP/s")
+        for v in wall:
+            w, l = statistics.median(wall[v]), statistics.median(loop[v])
+            gf = l * flops / 1e9
+            print(f"  {v:14s} {w:9,.0f} img/s wall   ratio {w / hand:5.2f}   "
+                  f"loop {l:9,.0f} img/s = {gf:5.1f} GFLOP/s = {100 * gf / peak:3.0f}% of peak")
+
+
+def peak_rss() -> int:
+    """Bytes. VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over
+    exec from the parent, so a child would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def rss_child(preset, batch, data):
+    """One normal aekit run (1 epoch); prints its memory figures as JSON."""
+    from aekit.train.callbacks import Callback
+
+    baseline = peak_rss()   # torch + aekit imported
+    found = {}
+
+    class Grab(Callback):
+        def on_fit_end(self, trainer):
+            found["model"] = sum(t.nbytes for t in trainer.model.state_dict().values())
+            found["optimiser"] = sum(v.nbytes for s in trainer.optimizer.state.values()
+                                     for v in s.values() if torch.is_tensor(v))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = train(preset, data=data, epochs=1, batch_size=batch, seed=0, out=f"{tmp}/run",
+                    sets=SAME_OPTIMISER, callbacks=[Grab()])
+    ds = run.dataset
+    found["data"] = sum(s.images.nbytes for s in (ds.train, ds.val, ds.test) if s is not None)
+    found["dtype"] = str(ds.train.images.dtype)
+    found["peak"] = peak_rss()
+    found["baseline"] = baseline
+    print(json.dumps(found))
+
+
+def memory(cases, quick, folder):
+    print("\npeak RSS of one normal run per model (child process, 1 epoch):")
+    for preset, batch, data, _, _ in cases:
+        if quick:
+            data = subset(data, 12_000, folder)
+        out = subprocess.run([sys.executable, __file__, "--rss-child", preset, str(batch), data],
+                             capture_output=True, text=True, check=True).stdout
+        m = json.loads(out.strip().splitlines()[-1])
+        needed = m["data"] + m["model"] + m["optimiser"]
+        mb = 2 ** 20
+        print(f"  {preset:12s} peak RSS {m['peak'] / mb:6.0f} MiB (after imports {m['baseline'] / mb:4.0f} MiB); "
+              f"data {m['data'] / mb:4.1f} MiB {m['dtype']}, model {m['model'] / mb:4.1f} MiB, "
+              f"optimiser {m['optimiser'] / mb:4.1f} MiB: peak / needed {m['peak'] / needed:4.1f}, "
+              f"(peak - imports) / needed {(m['peak'] - m['baseline']) / needed:4.1f}")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="digits-sample")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="12k-image subsets, 1 epoch, 1 round")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="preset names to run (default: all)")
+    ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child runs")
+    ap.add_argument("--rss-child", nargs=3, metavar=("PRESET", "BATCH", "DATA"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data {args.data}")
-    for preset, batch in CASES:
-        ours, hand = [], []
-        for _ in range(args.rounds):
-            ours.append(aekit_run(preset, batch, args.data, args.epochs))
-            hand.append(hand_loop(preset, batch, args.data, args.epochs))
-        a, h = statistics.median(ours), statistics.median(hand)
-        print(f"{preset:12s} batch {batch:4d}  aekit {a:10,.0f} img/s  hand loop {h:10,.0f} img/s  ratio {a / h:.2f}")
+    if args.rss_child:
+        preset, batch, data = args.rss_child
+        return rss_child(preset, int(batch), data)
+    cases = [c for c in CASES if not args.only or c[0] in args.only]
+    rounds = 1 if args.quick else args.rounds
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, {rounds} round(s)")
+    with tempfile.TemporaryDirectory() as folder:
+        measure(cases, rounds, args.quick, folder)
+        if not args.no_rss:
+            memory(cases, args.quick, folder)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,15 @@ The names below load on first use, so `import aekit.nn` (or the CLI's
 `--help`) does not pay for matplotlib, the datasets or the trainer.
 """
 
+import os
 from importlib import import_module
+
+# Before torch loads its OpenMP runtime (read once, at load): idle OpenMP
+# threads sleep instead of spinning. Spinning threads take the cores that the
+# thread doing the work needs whenever other processes share the machine; on
+# a busy 2-core CPU a plain MLP training loop ran 10-15x slower with the
+# default policy (benchmarks/README.md). setdefault: a user's choice wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -9,10 +9,31 @@ a power loss.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
+
+
+# Folders whose fsync is left to the end of a `batched_folder_sync` block.
+_pending_folders: contextvars.ContextVar[set | None] = contextvars.ContextVar("pending_folders", default=None)
+
+
+@contextlib.contextmanager
+def batched_folder_sync() -> Iterator[None]:
+    """Inside: every file is still fsynced before its rename, but each folder
+    is fsynced once at the end instead of after every file (a run folder's
+    per-epoch files: ~3 ms per fsync here). Only for files whose renames need
+    no order among themselves; the checkpoint's do, and stay outside."""
+    token = _pending_folders.set(set())
+    try:
+        yield
+    finally:
+        folders = _pending_folders.get()
+        _pending_folders.reset(token)
+        for folder in folders:
+            _fsync_dir(folder)
 
 
 @contextlib.contextmanager
@@ -66,6 +87,10 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> 
 
 
 def _fsync_dir(folder: Path) -> None:
+    pending = _pending_folders.get()
+    if pending is not None:
+        pending.add(Path(folder))
+        return
     # Not every platform lets a folder be opened (Windows): best effort there.
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)

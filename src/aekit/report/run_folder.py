@@ -6,17 +6,20 @@
     best.safetensors     the weights of the best validation loss, + best.json
     checkpoint/          the last checkpoint (`aekit train --resume RUN_DIR`)
     images/epoch_NNN.png originals (upper row of each pair) above reconstructions
-    loss.png             train and validation loss curves
+    loss.png             train and validation loss curves (redrawn at most
+                         every PLOT_EVERY_S seconds, and at the end of the run)
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import torch
 
-from aekit.fs import atomic_write_text
+from aekit.fs import atomic_write_text, batched_folder_sync
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
 from aekit.report.plots import plot_losses
@@ -25,6 +28,9 @@ from aekit.train.config import RunConfig
 
 GRID_COLUMNS = 10
 GRID_PAIRS = 3
+# matplotlib takes ~100 ms per loss plot, more than a short epoch's other
+# files together; metrics.jsonl holds the same numbers every epoch.
+PLOT_EVERY_S = 30.0
 
 
 def spread_sample(images: torch.Tensor, count: int) -> torch.Tensor:
@@ -42,26 +48,56 @@ class RunFolder(Callback):
         self.grid_images = spread_sample(grid_images, GRID_COLUMNS * GRID_PAIRS)
         self.data_info = data_info
         self.history: list[dict] = []
+        self.plotted_epochs = 0
+        self.plotted_at = 0.0
 
     def on_fit_start(self, trainer) -> None:
         (self.path / "images").mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path / "config.yaml", self.config.to_yaml())
         self.history = list(trainer.state.history)
+        self.plotted_epochs, self.plotted_at = len(self.history), time.monotonic()
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
         self.history.append(metrics)
         epoch = metrics["epoch"]
         model = trainer.model
-        # Rewritten whole (atomically) rather than appended: a crash mid-write
-        # can never leave a torn last line.
-        atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in self.history))
-        save_model(model, self.path, extra={"data": self.data_info, "epoch": epoch})
-        if metrics.get("best"):   # the best validation loss so far, kept apart from the latest
-            save_model(model, self.path, name="best", extra={"data": self.data_info, "epoch": epoch})
-        every = self.config.train.grid_every
-        if every and (epoch % every == 0 or epoch == self.config.train.epochs):
-            self.save_grid(model, self.path / "images" / f"epoch_{epoch:03d}.png")
+        extra = {"data": self.data_info, "epoch": epoch}
+        # These files need no order among themselves: one folder fsync each at the end.
+        with batched_folder_sync():
+            # Rewritten whole (atomically) rather than appended: a crash mid-write
+            # can never leave a torn last line.
+            atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in self.history))
+            save_model(model, self.path, extra=extra)
+            if metrics.get("best"):   # the best validation loss so far, kept apart from the latest
+                self.save_best(model, extra)
+            every = self.config.train.grid_every
+            if every and (epoch % every == 0 or epoch == self.config.train.epochs):
+                self.save_grid(model, self.path / "images" / f"epoch_{epoch:03d}.png")
+            if epoch == self.config.train.epochs or time.monotonic() - self.plotted_at >= PLOT_EVERY_S:
+                self.plot(model)
+
+    def on_fit_end(self, trainer) -> None:
+        if self.plotted_epochs < len(self.history):   # stopped early, or a run of short epochs
+            self.plot(trainer.model)
+
+    def plot(self, model) -> None:
         plot_losses(self.history, self.path / "loss.png", unit=getattr(model.likelihood, "unit", ""))
+        self.plotted_epochs, self.plotted_at = len(self.history), time.monotonic()
+
+    def save_best(self, model, extra: dict) -> None:
+        """best.safetensors: the bytes of model.safetensors just written, as a
+        hard link (no second serialisation, write and fsync). Safe because
+        model.safetensors is only ever replaced by a rename, never rewritten in
+        place, so the linked file keeps these weights. A copy where links fail."""
+        tmp = self.path / ".best.safetensors.link"
+        try:
+            tmp.unlink(missing_ok=True)
+            os.link(self.path / "model.safetensors", tmp)
+            os.replace(tmp, self.path / "best.safetensors")
+        except OSError:
+            save_model(model, self.path, name="best", extra=extra)
+            return
+        atomic_write_text(self.path / "best.json", (self.path / "model.json").read_text(encoding="utf-8"))
 
     def save_grid(self, model, path: Path) -> None:
         save_png(path, self.grid(model))

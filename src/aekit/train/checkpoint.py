@@ -57,6 +57,18 @@ def _unflatten_optimizer(structure: dict, tensors: dict, device) -> dict:
     return {"state": state, "param_groups": structure["param_groups"]}
 
 
+def _match_param_layout(optimizer) -> None:
+    """Give each saved moment its parameter's memory layout (channels-last
+    conv weights are saved contiguous). Fused kernels walk param, grad and
+    moments as flat memory: mixed layouts would pair the wrong elements, silently."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            for key, value in state.items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
 def save_checkpoint(trainer, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,8 +122,10 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     trainer.model.load_state_dict(model_sd)
     trainer.optimizer.load_state_dict(_unflatten_optimizer(meta["optimizer"], tensors, device))
+    _match_param_layout(trainer.optimizer)
     if trainer.critic_optimizer is not None and meta["critic_optimizer"] is not None:
         trainer.critic_optimizer.load_state_dict(_unflatten_optimizer(meta["critic_optimizer"], tensors, device))
+        _match_param_layout(trainer.critic_optimizer)
     if trainer.scheduler is not None and meta["scheduler"] is not None:
         trainer.scheduler.load_state_dict(meta["scheduler"])
     if trainer.scaler is not None and meta["scaler"] is not None:

@@ -46,7 +46,9 @@ class TrainConfig:
     momentum: float = 0.0                 # sgd and rmsprop
     seed: int = 0
     device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps
-    threads: int | None = None            # CPU threads; null: torch's choice
+    threads: int | None = None            # CPU threads; null: torch's choice, capped at the usable CPUs
+    compile: bool = False                 # torch.compile the loss (forward + backward); pays a compile first
+    channels_last: bool | None = None     # conv memory layout; null: on for conv models on the CPU (measured faster)
     grid_every: int = 1                   # save images/epoch_NNN.png every N epochs (0: never)
     critic_lr: float | None = None        # adversarial critics' learning rate; null: lr
     early_stopping_patience: int | None = None   # stop after N epochs without a better val_loss

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from aekit.errors import ConfigError
@@ -23,3 +25,15 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device mps requested but MPS is not available: use --device cpu or auto")
     return device
+
+
+def usable_cpu_threads() -> int:
+    """torch's default thread count, capped at the CPUs this process may run
+    on: torch counts the machine's CPUs, while a container or `taskset` may
+    allow fewer, and more threads than cores make every parallel op wait for
+    a descheduled thread."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:   # macOS and Windows have no affinity masks
+        usable = os.cpu_count() or 1
+    return max(1, min(torch.get_num_threads(), usable))

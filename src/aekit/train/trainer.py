@@ -24,7 +24,7 @@ from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
 from aekit.train.callbacks import Callback, CallbackList
 from aekit.train.config import TrainConfig
-from aekit.train.device import resolve_device
+from aekit.train.device import resolve_device, usable_cpu_threads
 from aekit.train import distributed
 from aekit.train.checkpoint import load_checkpoint, save_checkpoint
 from aekit.train.optim import make_optimizer
@@ -63,9 +63,13 @@ class Trainer:
         self.config = config
         self.device = distributed.local_device(resolve_device(config.device))
         distributed.init(self.device)
-        if config.threads:
-            torch.set_num_threads(config.threads)
+        torch.set_num_threads(config.threads or usable_cpu_threads())
         self.model = model.to(self.device)
+        if self._channels_last(model):
+            # oneDNN's conv kernels work in NHWC: NCHW weights cost a reorder
+            # per call (1.2x faster conv-ae-10 training on the CPU when off).
+            # The inputs follow the weights' layout by themselves.
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.train_images = train.images.to(self.device)
         self.val_images = val.images.to(self.device)
         self.optimizer = make_optimizer(config, self.model.main_parameters())
@@ -76,7 +80,15 @@ class Trainer:
         )
         if critic_params and distributed.world_size() > 1:
             raise AekitError("adversarial models (with a critic) do not train on several processes yet: run one process")
-        self.loss_fn = distributed.wrap(self.model, self.device)   # DDP on several processes
+        self.eager_loss_fn = distributed.wrap(self.model, self.device)   # DDP on several processes
+        self.loss_fn = self.eager_loss_fn
+        if config.compile:
+            # Forward and backward become one fused graph each; the first step
+            # pays the compile (cached on disk for later runs). fallback_random:
+            # the same random numbers as without compile, so a compiled run
+            # follows an eager run of the same seed up to rounding. dynamic=False
+            # and an epoch's short last batch run eagerly: one compile, not two.
+            self.loss_fn = torch.compile(self.eager_loss_fn, dynamic=False, options={"fallback_random": True})
         self.scheduler = make_scheduler(config, self.optimizer)
         if config.precision == "fp16" and self.device.type != "cuda":
             raise AekitError("--precision fp16 needs a CUDA GPU: use bf16 or fp32 on this device")
@@ -89,6 +101,12 @@ class Trainer:
         self.callbacks = CallbackList(callbacks)
         self._interrupted = False
         self.n_pixels = math.prod(model.input_shape)
+
+    def _channels_last(self, model) -> bool:
+        wanted = self.config.channels_last
+        if wanted is None:
+            wanted = self.device.type == "cpu"
+        return wanted and any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
 
     @property
     def steps_per_epoch(self) -> int:
@@ -186,12 +204,16 @@ class Trainer:
         first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         step_ids = torch.arange(steps, device=self.device)
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        last_partial = steps - 1 if len(self.train_images) % cfg.batch_size else -1
         for i in range(first, steps):
             idx = distributed.shard(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
             x = model.preprocess(self.train_images[idx])
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                                enabled=self.autocast_dtype is not None):
-                out = self.loss_fn(x, self.state.step)
+            loss_fn = self.eager_loss_fn if i == last_partial else self.loss_fn
+            if self.autocast_dtype is None:
+                out = loss_fn(x, self.state.step)
+            else:
+                with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+                    out = loss_fn(x, self.state.step)
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
                 self.scaler.scale(out.total).backward()
