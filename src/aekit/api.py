@@ -68,7 +68,7 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
           seed: int | None = None, device: str | None = None, out: str | Path | None = None,
           sets: list[str] | None = None, save: bool = True, callbacks: list[Callback] = (),
           checkpoint_every: int | None = None, precision: str | None = None, schedule: str | None = None,
-          tensorboard: bool | None = None) -> Run:
+          tensorboard: bool | None = None, compile: bool | None = None) -> Run:
     """Train a model from a preset and/or config file; return the finished run.
 
     Explicit arguments override the preset and config file; `sets` are
@@ -78,7 +78,7 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
         "data.name": str(data) if data is not None else None, "train.epochs": epochs,
         "train.batch_size": batch_size, "train.lr": lr, "train.seed": seed, "train.device": device,
         "train.checkpoint_every": checkpoint_every, "train.precision": precision, "train.schedule": schedule,
-        "train.tensorboard": tensorboard,
+        "train.tensorboard": tensorboard, "train.compile": compile,
     }, sets=sets)
     if cfg.data.name is None:
         raise AekitError("no dataset: give --data NAME or a path (see `aekit datasets`)")

@@ -56,8 +56,10 @@ def cli():
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Autocast precision (fp16: CUDA only).")
 @click.option("--schedule", type=click.Choice(["none", "cosine", "step", "plateau"]), help="Learning-rate schedule.")
 @click.option("--tensorboard", is_flag=True, default=None, help="Also write TensorBoard event files (pip install 'aekit[tensorboard]').")
+@click.option("--compile", "compile_", is_flag=True, default=None,
+              help="torch.compile the loss (train.compile); pays a compile at the first step.")
 def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, sets, resume_dir, checkpoint_every,
-          precision, schedule, tensorboard):
+          precision, schedule, tensorboard, compile_):
     """Train an autoencoder and write a run folder.
 
     \b
@@ -76,7 +78,7 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
         run = train_run(preset, data=data, config=config_file, epochs=epochs, batch_size=batch_size, lr=lr,
                         seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()],
                         checkpoint_every=checkpoint_every, precision=precision, schedule=schedule,
-                        tensorboard=tensorboard)
+                        tensorboard=tensorboard, compile=compile_)
     from aekit.train.distributed import is_main
 
     if not is_main():   # under torchrun, rank 0 speaks for the run
