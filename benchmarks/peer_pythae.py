@@ -8,10 +8,11 @@ trained on binarized MNIST (50k train / 10k validation / 10k test).
 Two measurements, both interleaved so that machine noise hits both sides alike:
 
 1. training loops: epoch k of pythae's trainer (`BaseTrainer.train_step`),
-   then epoch k of aekit's (`Trainer.fit` one epoch further), the order
-   swapped every epoch; samples/s per epoch, the median per-epoch ratio, and
-   each model's test loss (negative ELBO per image, nats, one sample of z,
-   computed by the same function for both) at the end.
+   of aekit's (`Trainer.fit` one epoch further) and of a minimal hand-written
+   loop (the floor), who goes first rotating every epoch; samples/s per
+   epoch, the median per-epoch ratios, and pythae's and aekit's test loss
+   (negative ELBO per image, nats, one sample of z, computed by the same
+   function for both) at the end.
 2. whole pipelines, wall clock: pythae's `TrainingPipeline` (per-epoch
    evaluation on the validation split, a checkpoint every epoch, the final
    model) against a normal `aekit.train` run (per-epoch validation,
@@ -143,6 +144,31 @@ def aekit_epoch(trainer: Trainer) -> None:
     trainer.fit()
 
 
+def minimal_loop(train: Split, seed: int):
+    """The floor: the same model and update as aekit, written as a bare loop
+    over index slices of the uint8 tensor (no validation, metrics, checks)."""
+    torch.manual_seed(seed)
+    enc = nn.Sequential(nn.Flatten(), nn.Linear(784, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 2 * LATENT))
+    dec = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 784))
+    params = [*enc.parameters(), *dec.parameters()]
+    opt = torch.optim.Adam(params, lr=LR, weight_decay=WEIGHT_DECAY, foreach=True)
+    images = train.images
+
+    def epoch(k: int) -> None:
+        order = torch.randperm(len(images))
+        for i in range(0, len(images), BATCH):
+            x = images[order[i:i + BATCH]].float().div_(255)
+            mean, logvar = enc(x).chunk(2, dim=-1)
+            z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+            nll = F.binary_cross_entropy_with_logits(dec(z), x.flatten(1), reduction="none").sum(-1)
+            kl = -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp(), dim=-1)
+            loss = (nll + kl).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return epoch
+
+
 def pythae_trainer(train_float: torch.Tensor, out: Path, epochs: int) -> BaseTrainer:
     dataset = DataProcessor.to_dataset(train_float)
     trainer = BaseTrainer(model=pythae_model(), train_dataset=dataset,
@@ -155,23 +181,29 @@ def compare_loops(data, train_float, epochs: int, tmp: Path) -> None:
     n = len(data.train)
     a = aekit_trainer(data.train, seed=0)
     p = pythae_trainer(train_float, tmp / "pythae-loop", epochs)
-    rates = {"pythae": [], "aekit": []}
-    steps = {"pythae": lambda k: p.train_step(k), "aekit": lambda k: aekit_epoch(a)}
+    steps = {"pythae": lambda k: p.train_step(k), "aekit": lambda k: aekit_epoch(a),
+             "minimal": minimal_loop(data.train, seed=0)}
+    rates = {side: [] for side in steps}          # images per wall second
+    cpu_rates = {side: [] for side in steps}      # images per CPU second (all threads): less swayed by neighbours
+    sides = list(steps)
     for k in range(1, epochs + 1):
-        order = ("pythae", "aekit") if k % 2 else ("aekit", "pythae")
-        for side in order:
-            start = time.perf_counter()
+        for side in sides[k % 3:] + sides[:k % 3]:    # rotate who goes first
+            start, cpu = time.perf_counter(), time.process_time()
             steps[side](k)
             rates[side].append(n / (time.perf_counter() - start))
-        print(f"epoch {k:2d}  pythae {rates['pythae'][-1]:8,.0f} img/s  aekit {rates['aekit'][-1]:8,.0f} img/s  "
-              f"ratio {rates['aekit'][-1] / rates['pythae'][-1]:.2f}", flush=True)
-    ratios = [x / y for x, y in zip(rates["aekit"], rates["pythae"])]
+            cpu_rates[side].append(n / (time.process_time() - cpu))
+        print(f"epoch {k:2d}  " + "  ".join(f"{s} {rates[s][-1]:7,.0f}" for s in sides) + " img/s  "
+              f"aekit/pythae {rates['aekit'][-1] / rates['pythae'][-1]:.2f}", flush=True)
+
+    def ratio(num, den, table=rates):
+        r = [x / y for x, y in zip(table[num], table[den])]
+        return f"{statistics.median(r):.2f} (min {min(r):.2f}, max {max(r):.2f})"
     print(f"\ntraining loops, {epochs} interleaved epochs of {n:,} images, batch {BATCH}, "
           f"{torch.get_num_threads()} threads")
-    print(f"  samples/s (median)  pythae {statistics.median(rates['pythae']):,.0f}  "
-          f"aekit {statistics.median(rates['aekit']):,.0f}")
-    print(f"  aekit / pythae samples/s, median per-epoch ratio: {statistics.median(ratios):.2f} "
-          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    print("  samples/s (median)  " + "  ".join(f"{s} {statistics.median(rates[s]):,.0f}" for s in sides))
+    print(f"  aekit / pythae samples/s, median per-epoch ratio: {ratio('aekit', 'pythae')}; "
+          f"per CPU second: {ratio('aekit', 'pythae', cpu_rates)}")
+    print(f"  minimal loop / pythae: {ratio('minimal', 'pythae')}; aekit / minimal loop: {ratio('aekit', 'minimal')}")
     print(f"  test loss, nats/image ({len(data.test):,} test images):  "
           f"pythae {pythae_test_loss(p.model, data.test.images):.2f}  "
           f"aekit {aekit_test_loss(a.model, data.test.images):.2f}", flush=True)
@@ -222,7 +254,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    logging.getLogger("pythae").setLevel(logging.WARNING)   # its per-step info lines would swamp the figures
+    for name in list(logging.root.manager.loggerDict):   # pythae sets INFO on each module's logger
+        if name.startswith("pythae"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     data = load_dataset(DATA)
     train_float = data.train.images.float().div(255)     # pythae's input: float images in [0, 1]
     val_float = data.val.images.float().div(255)
