@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from aekit.io import load_model
+from aekit.models.presets import preset_names
 
 AEKIT = [sys.executable, "-m", "aekit"]
 
@@ -112,6 +114,12 @@ def test_listing_commands_and_help():
     lines = presets.stdout.strip().splitlines()
     assert any(line.startswith("fashion-ae ") for line in lines)
     assert all(len(line.split(None, 1)) == 2 for line in lines)
+    assert all(len(line) <= 80 for line in lines), "summaries must fit a terminal line"
+    assert len(lines) == len(preset_names())
+    shown = run(["presets", "conv-ae-10"])
+    assert shown.returncode == 0
+    assert yaml.safe_load(shown.stdout)["train"]["optimizer"] == "rmsprop"
+    assert_one_line_error(run(["presets", "no-such-model"]), "unknown preset")
     datasets = run(["datasets"])
     assert datasets.returncode == 0
     names = [line.split()[0] for line in datasets.stdout.strip().splitlines()]

@@ -89,11 +89,18 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
 
 
 @cli.command()
-def presets():
-    """List the named model configs, one per line."""
-    from aekit.models.presets import list_presets
+@click.argument("name", required=False)
+@click.option("--long", "-l", "long_", is_flag=True, help="Full descriptions instead of one-line summaries.")
+def presets(name, long_):
+    """List the named model configs, one per line; with NAME, show that preset's config."""
+    import yaml
 
-    items = list_presets()
+    from aekit.models.presets import get_preset, list_presets
+
+    if name:
+        click.echo(yaml.safe_dump({"preset": name, **get_preset(name)}, sort_keys=False), nl=False)
+        return
+    items = list_presets(long=long_)
     width = max(len(name) for name, _ in items)
     for name, description in items:
         click.echo(f"{name:<{width}}  {description}")

@@ -1,5 +1,6 @@
 """Named configs. A preset is data, not code: one YAML file per model in
-`presets/`, holding `description`, `data`, `model` and `train` sections."""
+`presets/`, holding a one-line `summary` (for `aekit presets`), a longer
+`description`, and `data`, `model` and `train` sections."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ def preset_names() -> list[str]:
     return list(_all())
 
 
-def list_presets() -> list[tuple[str, str]]:
-    """(name, one-line description) for every preset."""
-    return [(name, raw.get("description", "")) for name, raw in _all().items()]
+def list_presets(long: bool = False) -> list[tuple[str, str]]:
+    """(name, short summary) for every preset; (name, full description) with `long`."""
+    key = "description" if long else "summary"
+    return [(name, raw.get(key) or raw.get("description", "")) for name, raw in _all().items()]
 
 
 def get_preset(name: str) -> dict:
@@ -34,4 +36,6 @@ def get_preset(name: str) -> dict:
     presets = _all()
     if name not in presets:
         raise ConfigError(f"unknown preset {name!r}; run `aekit presets` to list them ({', '.join(presets)})")
-    return yaml.safe_load(yaml.safe_dump(presets[name]))
+    raw = yaml.safe_load(yaml.safe_dump(presets[name], sort_keys=False))
+    raw.pop("summary", None)   # listing text only; the run config keeps `description`
+    return raw
