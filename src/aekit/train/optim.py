@@ -11,9 +11,9 @@ from aekit.train.config import TrainConfig
 def _fast_kind(params: list[torch.Tensor]) -> dict:
     """fused=True where torch has a fused kernel for the parameters' device:
     one vectorised pass per tensor does the whole update. On a 2-core CPU it
-    measured 1.2-1.45x the steps/s of the default for-loop Adam on the MLP VAE
-    (benchmarks/README.md); foreach=True on CPU was slower than both, as it
-    only loops over the same per-op kernels. foreach where no fused kernel exists."""
+    measured 1.16-1.45x the steps/s of the default for-loop Adam on the MLP VAE
+    (benchmarks/README.md); foreach=True on CPU was slower than both there.
+    foreach where no fused kernel exists."""
     devices = _get_fused_kernels_supported_devices()
     if params and all(p.device.type in devices and p.is_floating_point() for p in params):
         return {"fused": True}
