@@ -1,8 +1,10 @@
 """The VAE presets train briefly on real data: the ELBO on test images
 improves over the untrained model, the KL term is positive and finite,
 decoded samples from N(0, I) are images in range (and differ from each other),
-and the validation loss falls below a measured bound. Reconstruction is
-compared with PCA where the budget allows (see each case)."""
+and the validation loss falls below a measured bound. The reconstruction from
+the posterior mean is compared with PCA: with as many components as the code
+where the budget allows, with fewer (or not at all) where it does not, each
+case saying why with the measured figures."""
 
 from __future__ import annotations
 
@@ -14,29 +16,41 @@ import torch
 from aekit.evaluate import elbo
 from test_family_support import N_EVAL, train_briefly
 
-# preset: (train images, epochs, overrides, val_loss bound, minimum ELBO gain, uses its code)
-# "uses its code": beats PCA with as many components and decodes visibly different samples.
+# preset: (train images, epochs, overrides, val_loss bound, minimum ELBO gain, PCA-k to beat, minimum spread)
+# "PCA-k to beat": the squared error of the deterministic reconstruction (decoder of the
+# posterior mean) must beat PCA with k components (k = None: not asserted; see the case).
+# "minimum spread": decoded samples from N(0, I) differ (mean per-pixel std over 64 samples);
+# a collapsed posterior decodes one image 64 times, a spread near 0.02 on MNIST.
 CASES = {
     # MSE + KL, 10-d. Measured: val 32.60; ELBO -182.3 -> -32.6 (recon 24.5, KL 8.1);
     # SSE 20.81 vs PCA-10 26.72; sample spread 0.123.
-    "vae-mlp": (54000, 2, [], 35.0, 100.0, True),
+    "vae-mlp": (54000, 2, [], 35.0, 100.0, 10, 0.05),
     # Bernoulli + KL on binarized MNIST, 20-d. Measured: val 112.0 nats; ELBO -550.5 -> -90.2
     # (recon 66.9, KL 23.3); SSE 17.79 vs PCA-20 25.67; sample spread 0.136.
-    "vae-kingma": (54000, 3, [], 120.0, 300.0, True),
+    "vae-kingma": (54000, 3, [], 120.0, 300.0, 20, 0.05),
     # The TF1 conv VAE (10M weights, 9.8M of them in its dense output layer; Glorot init as
-    # tf.layers) is slow to start: after the ~125 steps a CPU test affords it sits near the
-    # mean-image plateau (the SSE of predicting the mean image is 52.7) with a nearly collapsed
-    # KL, so it does not yet use its code. Measured: val 52.26; ELBO -181.6 -> -50.0 (recon 49.5,
-    # KL 0.56); SSE 55.2 vs PCA-8 29.3; sample spread 0.023. With torch's init, the code made
-    # deterministic and no KL, the same budget reaches only 50.3, and neither a KL warm-up (150
-    # steps) nor 250 steps at lr 1e-3 left the plateau, so this is the budget, not the VAE; at the
-    # preset's lr 5e-4, batch 8, 4000 images (500 steps, ~100 s) it leaves it (val 49.9, KL 1.34),
-    # too slow and too near the escape point for a reliable test. Asserted: the ELBO improves by
-    # over 100, KL positive and finite, samples in range; not asserted: PCA, sample spread.
-    "vae-conv": (2000, 1, ["train.batch_size=16", "train.lr=0.001"], 56.0, 100.0, False),
-    # Same, beta = 4 (the ELBO reported is still the beta = 1 bound). Measured: val 53.24;
-    # ELBO -181.6 -> -50.6 (KL 0.026); SSE 51.2 vs PCA-8 29.3.
-    "beta-vae": (2000, 1, ["train.batch_size=16", "train.lr=0.001"], 56.0, 100.0, False),
+    # tf.layers) first sits on the mean-image plateau (SSE of the mean image: 50.6) with a
+    # collapsed KL, and leaves it after some 300-500 steps. It does beat PCA-8, but only
+    # after ~1500 steps: 4000 images x 6 epochs, batch 16, the preset's lr 5e-4: val 36.18,
+    # SSE 26.55 vs PCA-8 29.79 (margin 10.9 %), KL 7.36, spread 0.102, 177 s on one loaded
+    # core; 1000 steps (16k images, batch 16) reach SSE 30.24 at lr 5e-4, 29.44 at lr 1e-3
+    # (PCA-8 29.47), 173 s. Too slow for this suite, so PCA-8 is NOT asserted here. Asserted
+    # instead, at 300 steps (9600 images, batch 32, lr 1e-3): it has left the plateau and uses
+    # its code: SSE below PCA-1 (46.3) and samples that differ. Measured: val 46.97; ELBO
+    # -181.6 -> -45.6 (recon 43.0, KL 2.6); SSE 40.95 (seed 1: 38.96) vs PCA-1 46.26 (margin
+    # 11.5 %, seed 1 15.8 %); spread 0.058 (seed 1 0.059); these with 3200 images x 3 epochs.
+    "vae-conv": (9600, 1, ["train.batch_size=32", "train.lr=0.001"], 50.0, 100.0, 1, 0.04),
+    # Same, beta = 4 (the ELBO reported is still the beta = 1 bound). Beating PCA-8 is not
+    # expected of it: squared error + 4 KL is, divided by 4, a Gaussian decoder of variance
+    # 2 per pixel, and a linear VAE with that noise switches off every direction of variance
+    # below 2 (MNIST has 6 above: 5.14 ... 2.27) and shrinks the rest, for a posterior-mean
+    # SSE of 40.7 at best (PCA-3 39.2; PCA-8 29.2). The conv net is not linear, but it stays
+    # collapsed far longer: after the ~1500 steps that take vae-conv past PCA-8 (4000 images
+    # x 6 epochs, batch 16, lr 5e-4) it had val 52.84, KL 0.30, SSE 48.11, spread 0.021.
+    # So here only what a 125-step budget shows: the ELBO rises by over 100 (it learns the
+    # mean image), KL positive and finite, samples in range. Measured: val 53.24; ELBO
+    # -181.6 -> -50.6 (KL 0.026); SSE 51.2 vs PCA-8 29.3.
+    "beta-vae": (2000, 1, ["train.batch_size=16", "train.lr=0.001"], 56.0, 100.0, None, None),
 }
 
 
@@ -46,7 +60,7 @@ def _elbo_at_init(model, data):
 
 @pytest.mark.parametrize("preset", sorted(CASES))
 def test_vae_preset_elbo_improves_kl_finite_samples_in_range(preset):
-    n_train, epochs, sets, val_bound, min_gain, uses_code = CASES[preset]
+    n_train, epochs, sets, val_bound, min_gain, pca_k, min_spread = CASES[preset]
     run = train_briefly(preset, n_train, epochs, sets, before=_elbo_at_init)
     after = elbo(run.model, run.test_images)
     before = run.before
@@ -72,8 +86,13 @@ def test_vae_preset_elbo_improves_kl_finite_samples_in_range(preset):
     spread = samples.std(0).mean().item()
     print(f"{preset}: mean per-pixel std across 64 samples {spread:.4f}")
 
-    sse, baseline = run.squared_error(), run.pca_squared_error()
-    print(f"{preset}: SSE {sse:.2f} vs PCA-{run.model.code_dim} {baseline:.2f}")
-    if uses_code:
-        assert spread > 0.05          # not one image 64 times
+    if min_spread is not None:
+        assert spread > min_spread        # not one image 64 times
+
+    # Reconstruction from the posterior mean (the model's encode is the mean) vs PCA.
+    sse = run.squared_error()
+    k = pca_k or run.model.code_dim
+    baseline = run.pca_squared_error(k)
+    print(f"{preset}: SSE {sse:.2f} vs PCA-{k} {baseline:.2f}")
+    if pca_k is not None:
         assert sse < baseline
