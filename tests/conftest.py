@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Before any test module imports torch: aekit sets torch's OpenMP wait policy
+# at import (see aekit/__init__.py), which only works before torch loads.
+import aekit  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 
