@@ -212,6 +212,7 @@ def compare_loops(data, train_float, epochs: int, tmp: Path) -> None:
 # -- 2. the whole pipelines -------------------------------------------------------
 def compare_pipelines(data, train_float, val_float, epochs: int, rounds: int, tmp: Path) -> None:
     times = {"pythae": [], "aekit": []}
+    cpu_times = {"pythae": [], "aekit": []}    # CPU seconds of this process: less swayed by neighbours
     losses = {"pythae": [], "aekit": []}
     load_times = []
 
@@ -228,19 +229,24 @@ def compare_pipelines(data, train_float, val_float, epochs: int, rounds: int, tm
     for r in range(rounds):
         order = (("pythae", run_pythae), ("aekit", run_aekit))
         for side, fn in (order if r % 2 == 0 else order[::-1]):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             fn(r)
             times[side].append(time.perf_counter() - start)
+            cpu_times[side].append(time.process_time() - cpu)
         start = time.perf_counter()
         load_dataset(DATA)     # the part of aekit's run that pythae is spared: it is handed tensors
         load_times.append(time.perf_counter() - start)
-        print(f"round {r + 1}  pythae {times['pythae'][-1]:.1f} s  aekit {times['aekit'][-1]:.1f} s", flush=True)
+        print(f"round {r + 1}  pythae {times['pythae'][-1]:.1f} s  aekit {times['aekit'][-1]:.1f} s  "
+              f"test loss pythae {losses['pythae'][-1]:.2f}  aekit {losses['aekit'][-1]:.2f}", flush=True)
     ratios = [p / a for p, a in zip(times["pythae"], times["aekit"])]
+    cpu_ratios = [p / a for p, a in zip(cpu_times["pythae"], cpu_times["aekit"])]
     print(f"\nwhole pipelines, {epochs} epochs, {rounds} rounds (median wall seconds)")
     print(f"  pythae TrainingPipeline {statistics.median(times['pythae']):.1f} s   "
           f"aekit.train {statistics.median(times['aekit']):.1f} s "
           f"(of which loading the dataset {statistics.median(load_times):.1f} s)")
-    print(f"  pythae / aekit wall time, median ratio: {statistics.median(ratios):.2f}")
+    print(f"  pythae / aekit wall time, median ratio: {statistics.median(ratios):.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f}); CPU time: {statistics.median(cpu_ratios):.2f} "
+          f"(min {min(cpu_ratios):.2f}, max {max(cpu_ratios):.2f})")
     print(f"  test loss, nats/image: pythae {statistics.median(losses['pythae']):.2f}  "
           f"aekit {statistics.median(losses['aekit']):.2f}", flush=True)
 
