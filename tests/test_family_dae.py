@@ -41,3 +41,7 @@ def test_dae_denoises_better_than_the_noisy_input_a_plain_ae_and_pca():
     assert scores["dae"] > scores["noisy input"] + 5.0
     assert scores["dae"] > scores["plain ae"] + 1.0
     assert scores["dae"] > scores["pca"]
+    # Its PCA comparison is made on its job, denoising (above). On clean images it does not
+    # beat PCA-20, and should not be expected to: trained to map sigma-0.5 noise to digits, it
+    # returns a smooth, typical image rather than the input's details. Measured: SSE 24.14 vs
+    # PCA-20 14.43 (the same net trained on clean inputs, fashion-ae's test: 12.15).
