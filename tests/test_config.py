@@ -57,6 +57,8 @@ def test_changing_a_part_type_replaces_its_options():
     (["model.encoder.widht=[3]"], "model.encoder.widht: unknown key; valid keys here are"),
     (["model.encoder.widths=abc"], "model.encoder.widths: expected a list of integers, got 'abc'"),
     (["train.lr=-1"], "train: lr: the learning rate must be positive"),
+    (["train.rmsprop_alpha=1.5"], "rmsprop_alpha: must be between 0 and 1"),
+    (["train.lr=fast"], "train.lr: expected a number, got 'fast'"),
     (["train.optimizer=adamm"], "train.optimizer: expected one of 'adam'"),
     (["model.likelihood.type=poisson"], "model.likelihood.type: unknown likelihood 'poisson'; choose one of"),
     (["nosuchkey=1"], "--set nosuchkey: unknown key"),
@@ -80,3 +82,16 @@ def test_get_preset_returns_a_copy():
     raw = get_preset("fashion-ae")
     raw["train"]["lr"] = 99
     assert get_preset("fashion-ae")["train"]["lr"] == 1e-3
+
+
+def test_numbers_yaml_reads_as_strings_are_numbers_and_reach_the_optimizer():
+    import torch
+
+    from aekit.train.optim import make_optimizer
+
+    # YAML 1.1 reads `2e-3` (no dot) as the string "2e-3".
+    cfg = resolve_config("conv-ae-10", sets=["train.lr=2e-3", "train.rmsprop_alpha=0.9"])
+    assert cfg.train.lr == 0.002
+    opt = make_optimizer(cfg.train, [torch.nn.Parameter(torch.zeros(3))])
+    assert isinstance(opt, torch.optim.RMSprop)
+    assert opt.defaults["alpha"] == 0.9 and opt.defaults["lr"] == 0.002

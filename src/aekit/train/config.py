@@ -44,6 +44,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.0                 # sgd and rmsprop
+    # RMSprop's squared-gradient decay: torch's default 0.99; Keras's `rho` is 0.9,
+    # and with 0.99 the first steps are far larger than a Keras model expects.
+    rmsprop_alpha: float = 0.99
     seed: int = 0
     device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps
     threads: int | None = None            # CPU threads; null: torch's choice, capped at the usable CPUs
@@ -69,6 +72,8 @@ class TrainConfig:
             raise ConfigError("lr: the learning rate must be positive")
         if self.weight_decay < 0:
             raise ConfigError("weight_decay: must be non-negative")
+        if not 0.0 < self.rmsprop_alpha < 1.0:
+            raise ConfigError("rmsprop_alpha: must be between 0 and 1 (torch 0.99, Keras rho 0.9)")
         if self.checkpoint_every < 0 or self.nan_check_every <= 0:
             raise ConfigError("checkpoint_every must be >= 0 and nan_check_every > 0")
         if self.grad_clip is not None and self.grad_clip <= 0:

@@ -28,5 +28,6 @@ def make_optimizer(cfg: TrainConfig, params, lr: float | None = None) -> torch.o
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, **_fast_kind(params))
     if cfg.optimizer == "rmsprop":   # no fused kernel in torch
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum, foreach=True)
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum,
+                                   alpha=cfg.rmsprop_alpha, foreach=True)
     return torch.optim.SGD(params, lr=lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum, **_fast_kind(params))
