@@ -128,3 +128,21 @@ def test_listing_commands_and_help():
         result = run(args)
         assert result.returncode == 0 and "Usage:" in result.stdout
     assert "--preset" in run(["train", "--help"]).stdout
+
+
+def test_resume_with_more_epochs_continues_exactly_and_other_flags_are_refused(tmp_path):
+    from safetensors.torch import load_file
+
+    base = ["train", "--preset", "dense-ae-32", "--data", "digits-sample", "--seed", "3"]
+    straight, extended = tmp_path / "straight", tmp_path / "extended"
+    assert run(base + ["--epochs", "3", "--out", str(straight)]).returncode == 0
+    assert run(base + ["--epochs", "2", "--out", str(extended)]).returncode == 0
+    assert_one_line_error(run(["train", "--resume", str(extended), "--lr", "0.1"]),
+                          "--lr cannot be changed when resuming")
+    result = run(["train", "--resume", str(extended), "--epochs", "3"])
+    assert result.returncode == 0, result.stderr
+    a, b = load_file(straight / "model.safetensors"), load_file(extended / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    epochs = [json.loads(line)["epoch"] for line in (extended / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    assert yaml.safe_load((extended / "config.yaml").read_text())["train"]["epochs"] == 3

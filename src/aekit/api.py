@@ -90,12 +90,16 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
     return _fit(cfg, run_dir, callbacks, resume=False)
 
 
-def resume(run_dir: str | Path, callbacks: list[Callback] = ()) -> Run:
-    """Continue a run from the checkpoint in its folder (config from config.yaml)."""
+def resume(run_dir: str | Path, callbacks: list[Callback] = (), epochs: int | None = None) -> Run:
+    """Continue a run from the checkpoint in its folder (config from config.yaml).
+    `epochs` raises the run's total number of epochs, to train a finished run
+    further (an LR schedule then spans the new total)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise AekitError(f"{run_dir} holds no config.yaml: give the folder of a run started by `aekit train`")
     cfg = resolve_config(config_file=run_dir / "config.yaml")
+    if epochs is not None:
+        cfg.train.epochs = int(epochs)
     return _fit(cfg, run_dir, callbacks, resume=True)
 
 

@@ -73,7 +73,15 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     if resume_dir is not None:
         from aekit.api import resume
 
-        run = resume(resume_dir, callbacks=[progress_callback()])
+        fixed = {"--preset": preset, "--config": config_file, "--data": data, "--batch-size": batch_size,
+                 "--lr": lr, "--seed": seed, "--device": device, "--out": out, "--set": sets or None,
+                 "--checkpoint-every": checkpoint_every, "--precision": precision, "--schedule": schedule,
+                 "--tensorboard": tensorboard, "--compile": compile_}
+        given = [flag for flag, value in fixed.items() if value is not None]
+        if given:   # a resumed run must be the same run, or it would not continue exactly
+            raise AekitError(f"{given[0]} cannot be changed when resuming: the run goes on with its own "
+                             f"config.yaml (only --epochs may raise its length); start a new run to change it")
+        run = resume(resume_dir, callbacks=[progress_callback()], epochs=epochs)
     else:
         run = train_run(preset, data=data, config=config_file, epochs=epochs, batch_size=batch_size, lr=lr,
                         seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()],
