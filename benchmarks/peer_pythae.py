@@ -33,11 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import aekit  # first: its OpenMP wait policy must be set before torch loads; both sides share it
+
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-import aekit
 from aekit.api import build_model, seed_everything
 from aekit.data import Split, load_dataset
 from aekit.train.config import resolve_config
