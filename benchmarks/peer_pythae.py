@@ -127,9 +127,13 @@ def pythae_test_loss(model, images):
     return out
 
 
+SPEED = {"precision": "fp32"}   # aekit's speed options, set from the command line
+
+
 # -- 1. the training loops, epoch by epoch ----------------------------------------
 def aekit_trainer(train: Split, seed: int) -> Trainer:
-    cfg = resolve_config(PRESET, overrides={"data.name": DATA, "train.batch_size": BATCH, "train.seed": seed})
+    cfg = resolve_config(PRESET, overrides={"data.name": DATA, "train.batch_size": BATCH, "train.seed": seed,
+                                            "train.precision": SPEED["precision"]})
     assert (cfg.train.lr, cfg.train.weight_decay, cfg.train.optimizer) == (LR, WEIGHT_DECAY, "adam")
     seed_everything(seed)
     model = build_model(cfg, tuple(train.images.shape[1:]))
@@ -223,7 +227,8 @@ def compare_pipelines(data, train_float, val_float, epochs: int, rounds: int, tm
         losses["pythae"].append(pythae_test_loss(model, data.test.images))   # (its final weights)
 
     def run_aekit(r):
-        run = aekit.train(PRESET, data=DATA, epochs=epochs, batch_size=BATCH, seed=r, out=tmp / f"aekit-{r}")
+        run = aekit.train(PRESET, data=DATA, epochs=epochs, batch_size=BATCH, seed=r, out=tmp / f"aekit-{r}",
+                          precision=SPEED["precision"])
         losses["aekit"].append(aekit_test_loss(run.model, data.test.images))
 
     for r in range(rounds):
@@ -257,16 +262,20 @@ def main() -> None:
     ap.add_argument("--pipeline-epochs", type=int, default=3, help="epochs of each whole pipeline (0: skip)")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the whole pipelines")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="aekit's --precision (pythae has no such option and stays fp32)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    SPEED["precision"] = args.precision
     for name in list(logging.root.manager.loggerDict):   # pythae sets INFO on each module's logger
         if name.startswith("pythae"):
             logging.getLogger(name).setLevel(logging.WARNING)
     data = load_dataset(DATA)
     train_float = data.train.images.float().div(255)     # pythae's input: float images in [0, 1]
     val_float = data.val.images.float().div(255)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; aekit {aekit.__version__}; "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; aekit {aekit.__version__} "
+          f"({SPEED['precision']}); "
           f"{DATA}: {len(data.train):,} / {len(data.val):,} / {len(data.test):,} images")
     with tempfile.TemporaryDirectory() as tmp:
         if args.epochs:
