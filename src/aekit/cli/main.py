@@ -64,8 +64,10 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
 
     \b
     The run folder holds config.yaml, metrics.jsonl, model.safetensors +
-    model.json, images/epoch_NNN.png (originals above reconstructions) and
-    loss.png.
+    model.json, best.safetensors (the best validation epoch), checkpoint/,
+    images/epoch_NNN.png (originals above reconstructions) and loss.png.
+    `--resume RUN_DIR [--epochs N]` continues a run exactly from its checkpoint.
+    Under `torchrun --nproc-per-node N -m aekit train ...` it trains with DDP.
     """
     from aekit.api import train as train_run
     from aekit.cli.progress import progress_callback
