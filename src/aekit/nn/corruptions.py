@@ -25,10 +25,6 @@ class NoCorruptionConfig:
         return nn.Identity()
 
 
-def corrupt(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return module(x)
-
-
 def _check_fraction(p: float, key: str = "p") -> None:
     if not 0 <= p < 1:
         raise ConfigError(f"{key}: the fraction of pixels must be in [0, 1), got {p}")
@@ -44,6 +40,28 @@ class _Corruption(nn.Module):
 
     def apply_noise(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class _FractionCorruption(_Corruption):
+    """A corruption that touches a fraction `p` of the pixels."""
+
+    def __init__(self, data_range: tuple[float, float], p: float):
+        super().__init__(data_range)
+        self.p = p
+
+
+@dataclass
+class _FractionConfig:
+    """Options of a `_FractionCorruption`: subclasses set `p`'s default and `module`."""
+
+    p: float
+    module = _FractionCorruption   # a class attribute, not a dataclass field
+
+    def validate(self):
+        _check_fraction(self.p)
+
+    def build(self, data_range):
+        return self.module(data_range, self.p)
 
 
 @CORRUPTIONS.register("gaussian")
@@ -74,51 +92,23 @@ class GaussianNoise(_Corruption):
         return y.clamp(self.low, self.high) if self.clip else y
 
 
-@CORRUPTIONS.register("masking")
-@dataclass
-class MaskingConfig:
-    """Masking noise (Vincent et al.): a fraction `p` of pixels, chosen
-    independently, is set to the background value."""
-
-    p: float = 0.3
-
-    def validate(self):
-        _check_fraction(self.p)
-
-    def build(self, data_range):
-        return Masking(data_range, self.p)
-
-
-class Masking(_Corruption):
-    def __init__(self, data_range, p: float):
-        super().__init__(data_range)
-        self.p = p
-
+class Masking(_FractionCorruption):
     def apply_noise(self, x):
         keep = torch.rand_like(x) >= self.p
         return torch.where(keep, x, torch.full_like(x, self.low))
 
 
-@CORRUPTIONS.register("salt_pepper")
+@CORRUPTIONS.register("masking")
 @dataclass
-class SaltPepperConfig:
-    """A fraction `p` of pixels is replaced, half by the maximum (salt), half
-    by the minimum (pepper) of the data range."""
+class MaskingConfig(_FractionConfig):
+    """Masking noise (Vincent et al.): a fraction `p` of pixels, chosen
+    independently, is set to the background value."""
 
-    p: float = 0.1
-
-    def validate(self):
-        _check_fraction(self.p)
-
-    def build(self, data_range):
-        return SaltPepper(data_range, self.p)
+    p: float = 0.3
+    module = Masking
 
 
-class SaltPepper(_Corruption):
-    def __init__(self, data_range, p: float):
-        super().__init__(data_range)
-        self.p = p
-
+class SaltPepper(_FractionCorruption):
     def apply_noise(self, x):
         u = torch.rand_like(x)
         # u < p/2: pepper, p/2 <= u < p: salt, else untouched: one draw decides both.
@@ -126,27 +116,28 @@ class SaltPepper(_Corruption):
         return torch.where((u >= self.p / 2) & (u < self.p), torch.full_like(x, self.high), y)
 
 
+@CORRUPTIONS.register("salt_pepper")
+@dataclass
+class SaltPepperConfig(_FractionConfig):
+    """A fraction `p` of pixels is replaced, half by the maximum (salt), half
+    by the minimum (pepper) of the data range."""
+
+    p: float = 0.1
+    module = SaltPepper
+
+
+class InputDropout(_FractionCorruption):
+    def apply_noise(self, x):
+        return nn.functional.dropout(x, self.p, training=True)
+
+
 @CORRUPTIONS.register("dropout")
 @dataclass
-class InputDropoutConfig:
+class InputDropoutConfig(_FractionConfig):
     """Input dropout: pixels dropped with probability `p`, the survivors scaled
     by 1/(1-p) (inverted dropout, as nn.Dropout) so the expected input is
     unchanged. Unlike masking it rescales, so it is dropout on the input layer
     rather than a model of missing pixels. Assumes background 0 ([0, 1] data)."""
 
     p: float = 0.2
-
-    def validate(self):
-        _check_fraction(self.p)
-
-    def build(self, data_range):
-        return InputDropout(data_range, self.p)
-
-
-class InputDropout(_Corruption):
-    def __init__(self, data_range, p: float):
-        super().__init__(data_range)
-        self.p = p
-
-    def apply_noise(self, x):
-        return nn.functional.dropout(x, self.p, training=True)
+    module = InputDropout

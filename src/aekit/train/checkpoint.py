@@ -48,7 +48,7 @@ def _flatten_optimizer(prefix: str, optimizer, tensors: dict) -> dict:
     return {"state": state_json, "param_groups": sd["param_groups"]}
 
 
-def _unflatten_optimizer(structure: dict, tensors: dict, device) -> dict:
+def _unflatten_optimizer(structure: dict, tensors: dict) -> dict:
     state = {}
     for idx, entry in structure["state"].items():
         state[int(idx)] = {
@@ -121,10 +121,10 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     device = trainer.device
     model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     trainer.model.load_state_dict(model_sd)
-    trainer.optimizer.load_state_dict(_unflatten_optimizer(meta["optimizer"], tensors, device))
+    trainer.optimizer.load_state_dict(_unflatten_optimizer(meta["optimizer"], tensors))
     _match_param_layout(trainer.optimizer)
     if trainer.critic_optimizer is not None and meta["critic_optimizer"] is not None:
-        trainer.critic_optimizer.load_state_dict(_unflatten_optimizer(meta["critic_optimizer"], tensors, device))
+        trainer.critic_optimizer.load_state_dict(_unflatten_optimizer(meta["critic_optimizer"], tensors))
         _match_param_layout(trainer.critic_optimizer)
     if trainer.scheduler is not None and meta["scheduler"] is not None:
         trainer.scheduler.load_state_dict(meta["scheduler"])

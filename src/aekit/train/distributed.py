@@ -122,11 +122,6 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], device: torch.device) ->
     return True
 
 
-def barrier() -> None:
-    if world_size() > 1:
-        dist.barrier()
-
-
 def finish() -> None:
     """Leave the process group together, once rank 0 has written its files.
     A rank that exits while another still works can die in gloo's teardown

@@ -17,10 +17,11 @@ def make_scheduler(cfg: TrainConfig, optimizer):
     return None
 
 
-def step_scheduler(scheduler, metrics: dict) -> None:
+def step_scheduler(scheduler, monitored_loss: float) -> None:
+    """One epoch's step; reduce-on-plateau watches `monitored_loss`."""
     if scheduler is None:
         return
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        scheduler.step(metrics.get("val_loss", metrics["train_loss"]))
+        scheduler.step(monitored_loss)
     else:
         scheduler.step()

@@ -115,8 +115,7 @@ class Trainer:
     def resume(self) -> None:
         """Continue from the checkpoint in `checkpoint_dir` (every rank reads it)."""
         load_checkpoint(self, self.checkpoint_dir)
-        if not distributed.is_main():   # the saved sums are global: rank 0 carries them
-            self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
+        self._keep_sums_on_rank0()   # the saved sums are global
 
     def save_checkpoint(self) -> None:
         if self.checkpoint_dir is None:
@@ -125,11 +124,16 @@ class Trainer:
             # Every rank reaches this point together; the epoch's partial sums
             # are made global so that rank 0's checkpoint holds the whole run.
             self.epoch_sums = {k: distributed.all_reduce_sum(v) for k, v in self.epoch_sums.items()}
-            if not distributed.is_main():
-                self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
+            self._keep_sums_on_rank0()
             self.rank_rng_states = distributed.gather_rng_states(self.device)   # each rank's own noise stream
         if distributed.is_main():
             save_checkpoint(self, self.checkpoint_dir)
+
+    def _keep_sums_on_rank0(self) -> None:
+        """Global epoch sums live on rank 0 only; the other ranks restart from
+        zero, so that the epoch's final all-reduce counts each image once."""
+        if not distributed.is_main():
+            self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
 
     def fit(self) -> list[dict]:
         cfg = self.config
@@ -146,8 +150,10 @@ class Trainer:
                 self.state.step_in_epoch = 0
                 self.epoch_sums = {}
                 self.state.history.append(metrics)
-                step_scheduler(self.scheduler, metrics)
-                self._track_best(metrics)
+                # The loss that the plateau schedule, the best model and early stopping watch.
+                monitored = metrics.get("val_loss", metrics["train_loss"])
+                step_scheduler(self.scheduler, monitored)
+                self._track_best(metrics, monitored)
                 self.callbacks.on_epoch_end(self, metrics)
                 # After the callbacks: a checkpoint then never runs ahead of the run folder.
                 self.save_checkpoint()
@@ -168,9 +174,8 @@ class Trainer:
             self._interrupted = True
         return signal.signal(signal.SIGINT, handler)
 
-    def _track_best(self, metrics: dict) -> None:
+    def _track_best(self, metrics: dict, score: float) -> None:
         st = self.state
-        score = metrics.get("val_loss", metrics["train_loss"])
         metrics["best"] = st.best_val_loss is None or score < st.best_val_loss
         if metrics["best"]:
             st.best_val_loss, st.bad_epochs = score, 0
