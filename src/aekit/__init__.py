@@ -11,12 +11,12 @@ The names below load on first use, so `import aekit.nn` (or the CLI's
 import os
 from importlib import import_module
 
+from aekit import openmp as _openmp
+
 # Before torch loads its OpenMP runtime (read once, at load): idle OpenMP
-# threads sleep instead of spinning. Spinning threads take the cores that the
-# thread doing the work needs whenever other processes share the machine; on
-# a busy 2-core CPU a plain MLP training loop ran 10-15x slower with the
-# default policy (benchmarks/README.md). setdefault: a user's choice wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# threads spin briefly on a quiet machine and sleep on a loaded one; either
+# way is 1.6-2x faster than the other in its own case (see aekit/openmp.py).
+OPENMP_WAIT = _openmp.choose_wait_policy(os.environ, _openmp.usable_cpus(), _openmp.machine_load())
 
 __version__ = "0.1.0"
 

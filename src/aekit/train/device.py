@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from aekit.errors import ConfigError
+from aekit.openmp import usable_cpus
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -32,8 +31,4 @@ def usable_cpu_threads() -> int:
     on: torch counts the machine's CPUs, while a container or `taskset` may
     allow fewer, and more threads than cores make every parallel op wait for
     a descheduled thread."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:   # macOS and Windows have no affinity masks
-        usable = os.cpu_count() or 1
-    return max(1, min(torch.get_num_threads(), usable))
+    return max(1, min(torch.get_num_threads(), usable_cpus()))

@@ -1,0 +1,49 @@
+"""The OpenMP wait policy chosen at `import aekit`, before torch loads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aekit.openmp import SPIN_COUNT, USER_SETTINGS, choose_wait_policy
+
+
+def test_quiet_machine_spins_briefly():
+    env: dict[str, str] = {}
+    assert choose_wait_policy(env, cpus=2, load=0.3) == "spin"
+    assert env == {"GOMP_SPINCOUNT": SPIN_COUNT}
+
+
+@pytest.mark.parametrize("cpus, load", [(2, 1.5), (2, 6.0), (8, 7.2), (1, 0.0)])
+def test_loaded_machine_or_single_cpu_sleeps(cpus, load):
+    env: dict[str, str] = {}
+    assert choose_wait_policy(env, cpus=cpus, load=load) == "passive"
+    assert env == {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+@pytest.mark.parametrize("name", USER_SETTINGS)
+def test_users_setting_wins(name):
+    env = {name: "ACTIVE" if name == "OMP_WAIT_POLICY" else "5"}
+    before = dict(env)
+    assert choose_wait_policy(env, cpus=2, load=0.0) == "user"
+    assert choose_wait_policy(env, cpus=2, load=9.0) == "user"
+    assert env == before
+
+
+def _import_aekit(extra_env: dict[str, str]) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k not in USER_SETTINGS}
+    env.update(extra_env)
+    code = ("import os, aekit, torch; "
+            "print(aekit.OPENMP_WAIT, os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_import_applies_the_choice_before_torch_loads():
+    policy, spin, wait = _import_aekit({})
+    assert policy in ("spin", "passive")
+    assert (spin, wait) == ((SPIN_COUNT, "None") if policy == "spin" else ("None", "PASSIVE"))
+    assert _import_aekit({"OMP_WAIT_POLICY": "ACTIVE"}) == ["user", "None", "ACTIVE"]
