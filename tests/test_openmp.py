@@ -13,14 +13,14 @@ from aekit.openmp import SPIN_COUNT, USER_SETTINGS, choose_wait_policy
 
 def test_quiet_machine_spins_briefly():
     env: dict[str, str] = {}
-    assert choose_wait_policy(env, cpus=2, load=0.3) == "spin"
+    assert choose_wait_policy(env, cpus=2, busy=0.0) == "spin"
     assert env == {"GOMP_SPINCOUNT": SPIN_COUNT}
 
 
-@pytest.mark.parametrize("cpus, load", [(2, 1.5), (2, 6.0), (8, 7.2), (1, 0.0)])
-def test_loaded_machine_or_single_cpu_sleeps(cpus, load):
+@pytest.mark.parametrize("cpus, busy", [(2, 1.0), (2, 3.0), (8, 1.0), (1, 0.0)])
+def test_loaded_machine_or_single_cpu_sleeps(cpus, busy):
     env: dict[str, str] = {}
-    assert choose_wait_policy(env, cpus=cpus, load=load) == "passive"
+    assert choose_wait_policy(env, cpus=cpus, busy=busy) == "passive"
     assert env == {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
@@ -28,8 +28,8 @@ def test_loaded_machine_or_single_cpu_sleeps(cpus, load):
 def test_users_setting_wins(name):
     env = {name: "ACTIVE" if name == "OMP_WAIT_POLICY" else "5"}
     before = dict(env)
-    assert choose_wait_policy(env, cpus=2, load=0.0) == "user"
-    assert choose_wait_policy(env, cpus=2, load=9.0) == "user"
+    assert choose_wait_policy(env, cpus=2, busy=0.0) == "user"
+    assert choose_wait_policy(env, cpus=2, busy=9.0) == "user"
     assert env == before
 
 
@@ -47,3 +47,15 @@ def test_import_applies_the_choice_before_torch_loads():
     assert policy in ("spin", "passive")
     assert (spin, wait) == ((SPIN_COUNT, "None") if policy == "spin" else ("None", "PASSIVE"))
     assert _import_aekit({"OMP_WAIT_POLICY": "ACTIVE"}) == ["user", "None", "ACTIVE"]
+
+
+def test_busy_elsewhere_sees_a_busy_process():
+    from aekit.openmp import busy_elsewhere
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+        time.sleep(0.3)
+        assert busy_elsewhere() >= 1
+    finally:
+        hog.kill()
+        hog.wait()

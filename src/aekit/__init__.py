@@ -16,7 +16,7 @@ from aekit import openmp as _openmp
 # Before torch loads its OpenMP runtime (read once, at load): idle OpenMP
 # threads spin briefly on a quiet machine and sleep on a loaded one; either
 # way is 1.6-2x faster than the other in its own case (see aekit/openmp.py).
-OPENMP_WAIT = _openmp.choose_wait_policy(os.environ, _openmp.usable_cpus(), _openmp.machine_load())
+OPENMP_WAIT = _openmp.choose_wait_policy(os.environ, _openmp.usable_cpus(), _openmp.busy_elsewhere())
 
 __version__ = "0.1.0"
 

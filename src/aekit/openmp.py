@@ -7,12 +7,12 @@ batch 128 (benchmarks/README.md):
 - on a quiet machine, threads that spin briefly before sleeping train at
   ~32-40k img/s; threads that sleep at once (OMP_WAIT_POLICY=PASSIVE) at
   ~19k, no better than one thread: every op pays for waking the other one.
-- with other processes holding the cores (two busy loops beside it), spinning
-  drops to ~11k and sleeping keeps ~17k: a spinning thread holds the core
-  that the thread with the work needs.
+- with other processes holding a core (one or two busy loops beside it),
+  spinning drops to ~10-11k and sleeping keeps ~17-18k: a spinning thread
+  holds the core that the thread with the work needs.
 
 So: spin briefly when the cores are free as the process starts, sleep when
-other processes already load them. The choice is read by the OpenMP runtime
+other processes already want them. The choice is read by the OpenMP runtime
 once, when torch loads, so it must happen before `import torch`; a user's
 own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
 """
@@ -20,6 +20,7 @@ own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
 from __future__ import annotations
 
 import os
+import time
 from typing import MutableMapping
 
 # libgomp's unit is loop iterations, ~100k per millisecond: ~0.1 ms of spinning
@@ -38,24 +39,41 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def machine_load() -> float:
-    """Runnable tasks, averaged over the last minute (0 where unknown)."""
+def busy_elsewhere(samples: int = 9) -> float:
+    """Threads of other processes running or waiting for a CPU right now.
+
+    Linux: the run queue's length from /proc/loadavg (4th field, this process
+    included), sampled over ~10 ms; its median, less this process. An average
+    over the last minute would count a run that just finished, and send the
+    next one to sleeping waits for nothing. Elsewhere: the 1-minute load."""
+    try:
+        counts = []
+        for i in range(samples):
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]))
+            if i + 1 < samples:
+                time.sleep(0.001)
+        return max(0.0, sorted(counts)[samples // 2] - 1.0)
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):
         return 0.0
 
 
-def choose_wait_policy(environ: MutableMapping[str, str], cpus: int, load: float) -> str:
+def choose_wait_policy(environ: MutableMapping[str, str], cpus: int, busy: float) -> str:
     """Set how OpenMP threads wait in `environ`; returns which one, for logs and tests.
 
-    'user' when the environment already says, 'spin' when at least one core's
-    worth of the CPUs is idle beyond the one this process is starting on,
-    'passive' otherwise (and always with a single CPU, where a spinning thread
-    can only get in the way)."""
+    'user' when the environment already says; 'spin' when no other process
+    wants a CPU (`busy` < 1: torch starts one thread per CPU, so a single busy
+    thread elsewhere already shares a core with one of them; measured with
+    one busy loop beside the 2-core run: spinning 9.5k img/s, sleeping 17.8k);
+    'passive' otherwise, and always with a single CPU, where a spinning
+    thread can only get in the way."""
     if any(name in environ for name in USER_SETTINGS):
         return "user"
-    if cpus > 1 and load <= cpus - 1:
+    if cpus > 1 and busy < 1:
         environ["GOMP_SPINCOUNT"] = SPIN_COUNT
         return "spin"
     environ["OMP_WAIT_POLICY"] = "PASSIVE"
