@@ -51,7 +51,7 @@ class Autoencoder(nn.Module):
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 pixels [B, C, H, W] (as stored) → floats in the model's range."""
         if images.dtype == torch.uint8:
-            x = images.to(torch.float32) / 255.0
+            x = images.to(torch.float32).div_(255.0)   # in place: the converted copy is ours
         else:
             x = images.to(torch.float32)
         low, high = self.data_range

@@ -212,7 +212,9 @@ class Trainer:
         last_partial = steps - 1 if len(self.train_images) % cfg.batch_size else -1
         for i in range(first, steps):
             idx = distributed.shard(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
-            x = model.preprocess(self.train_images[idx])
+            # index_select, not images[idx]: a plain row gather, ~10x faster than
+            # advanced indexing on uint8 (88 vs 6 us for 512 MNIST images here).
+            x = model.preprocess(self.train_images.index_select(0, idx))
             loss_fn = self.eager_loss_fn if i == last_partial else self.loss_fn
             if self.autocast_dtype is None:
                 out = loss_fn(x, self.state.step)
