@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from aekit.api import train
+from aekit.api import resume, train
 from aekit.errors import AekitError
 
 
@@ -53,6 +53,13 @@ def test_early_stopping_and_best_model(tmp_path):
     best = min(run.history, key=lambda m: m["val_loss"])
     assert run.history[-1]["val_loss"] >= best["val_loss"]
     assert json.loads((tmp_path / "run" / "best.json").read_text())["epoch"] == best["epoch"]
+
+    # The stop is part of the checkpoint: resumed, the finished run trains no more...
+    again = resume(tmp_path / "run")
+    assert len(again.history) == len(run.history) and weights_equal(again.model, run.model)
+    # ...unless asked for more epochs, and then patience counts afresh.
+    more = resume(tmp_path / "run", epochs=len(run.history) + 5)
+    assert len(run.history) < len(more.history) <= len(run.history) + 5
 
 
 @pytest.mark.parametrize("schedule,expect", [("cosine", lambda lr: lr[-1] < lr[0]),

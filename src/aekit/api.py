@@ -93,17 +93,19 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
 def resume(run_dir: str | Path, callbacks: list[Callback] = (), epochs: int | None = None) -> Run:
     """Continue a run from the checkpoint in its folder (config from config.yaml).
     `epochs` raises the run's total number of epochs, to train a finished run
-    further (an LR schedule then spans the new total)."""
+    further (an LR schedule then spans the new total). A run that stopped
+    early is finished: resumed, it trains no more unless `epochs` is given,
+    and then its patience counts afresh."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise AekitError(f"{run_dir} holds no config.yaml: give the folder of a run started by `aekit train`")
     cfg = resolve_config(config_file=run_dir / "config.yaml")
     if epochs is not None:
         cfg.train.epochs = int(epochs)
-    return _fit(cfg, run_dir, callbacks, resume=True)
+    return _fit(cfg, run_dir, callbacks, resume=True, train_on=epochs is not None)
 
 
-def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool) -> Run:
+def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on: bool = False) -> Run:
     dataset = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
                            image_size=cfg.data.image_size, channels=cfg.data.channels)
     seed_everything(cfg.train.seed)
@@ -129,6 +131,8 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool) -> Run:
                       checkpoint_dir=run_dir / "checkpoint" if run_dir is not None else None)
     if resume:
         trainer.resume()
+        if train_on and trainer.state.stopped_early:   # asked for more epochs: early stopping starts over
+            trainer.state.stopped_early, trainer.state.bad_epochs = False, 0
     history = trainer.fit()
     distributed.finish()
     return Run(run_dir, cfg, trainer.model, dataset, history)

@@ -79,6 +79,7 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
         "format": FORMAT, "version": VERSION, "generation": generation,
         "epoch": st.epoch, "step": st.step, "step_in_epoch": st.step_in_epoch,
         "history": st.history, "best_val_loss": st.best_val_loss, "bad_epochs": st.bad_epochs,
+        "stopped_early": st.stopped_early,
         "optimizer": _flatten_optimizer("optimizer", trainer.optimizer, tensors),
         "critic_optimizer": (_flatten_optimizer("critic_optimizer", trainer.critic_optimizer, tensors)
                              if trainer.critic_optimizer is not None else None),
@@ -134,6 +135,7 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     st.epoch, st.step, st.step_in_epoch = meta["epoch"], meta["step"], meta["step_in_epoch"]
     st.history, st.generation = meta["history"], meta["generation"]
     st.best_val_loss, st.bad_epochs = meta["best_val_loss"], meta["bad_epochs"]
+    st.stopped_early = meta.get("stopped_early", False)
     trainer.epoch_sums = {name: tensors[f"sums.{name}"].to(device).reshape(()) for name in meta["epoch_sums"]}
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
