@@ -275,7 +275,7 @@ def main() -> None:
     train_float = data.train.images.float().div(255)     # pythae's input: float images in [0, 1]
     val_float = data.val.images.float().div(255)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; aekit {aekit.__version__} "
-          f"({SPEED['precision']}); "
+          f"({SPEED['precision']}), OpenMP waits: {aekit.OPENMP_WAIT}; "
           f"{DATA}: {len(data.train):,} / {len(data.val):,} / {len(data.test):,} images")
     with tempfile.TemporaryDirectory() as tmp:
         if args.epochs:

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-import aekit   # noqa: F401  before torch: sets the OpenMP wait policy (see aekit/__init__.py)
+import aekit   # before torch: chooses the OpenMP wait policy (see aekit/openmp.py)
 import numpy as np
 import torch
 
@@ -158,7 +158,7 @@ def main():
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds = 1 if args.quick else args.rounds
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, {rounds} round(s)")
+          f"OpenMP waits: {aekit.OPENMP_WAIT} (aekit/openmp.py), {rounds} round(s)")
     with tempfile.TemporaryDirectory() as folder:
         measure(cases, rounds, args.quick, folder)
         if not args.no_rss:
