@@ -26,10 +26,11 @@ def train_flops_per_image(preset: str, data: str, batch: int = 64) -> float:
     return counter.get_total_flops() / batch
 
 
-def matmul_peak_gflops(n: int = 2048, reps: int = 5) -> float:
-    """fp32 n x n matmul GFLOP/s with the current thread count (best of `reps`:
-    a peak is what the machine reaches, not its average under others' load)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.float32) -> float:
+    """n x n matmul GFLOP/s in `dtype` with the current thread count (best of
+    `reps`: a peak is what the machine reaches, not its average under others'
+    load). bf16 matmuls run on AVX512-BF16 / AMX where the CPU has them."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b   # warm-up: thread pool and MKL's buffers
     best = float("inf")
     for _ in range(reps):

@@ -12,8 +12,8 @@ Variants: `aekit` (the defaults), and for the MLPs `+compile`
 changes the numerics; this CPU has AVX512-BF16). All figures are
 medians over rounds; ratios are aekit / hand loop (> 1: aekit is faster) on
 wall time, set-up and compile included. GFLOP/s count matmul/conv FLOPs of
-the training loop alone (compute.py) against an fp32 matmul peak measured
-between the rounds. Peak RSS comes from one child process per model.
+the training loop alone (compute.py) against fp32 and bf16 matmul peaks
+measured between the rounds. Peak RSS comes from one child process per model.
 """
 
 from __future__ import annotations
@@ -74,24 +74,26 @@ def measure(cases, rounds, quick, folder):
         variants = dict(list(VARIANTS.items())[:3 if speed else 1])
         wall = {v: [] for v in ["hand"] + list(variants)}
         loop = {v: [] for v in wall}
-        peaks = []
+        peaks, bf16_peaks = [], []
         for r in range(rounds):
             peaks.append(matmul_peak_gflops())
+            bf16_peaks.append(matmul_peak_gflops(dtype=torch.bfloat16))
             order = ["hand"] + list(variants)
             for v in order[r % len(order):] + order[:r % len(order)]:   # rotate who goes first
                 w, l = (hand_loop(preset, batch, data, epochs) if v == "hand"
                         else aekit_run(preset, batch, data, epochs, variants[v]))
                 wall[v].append(w)
                 loop[v].append(l)
-        peak = statistics.median(peaks)
+        peak, bf16_peak = statistics.median(peaks), statistics.median(bf16_peaks)
         hand = statistics.median(wall["hand"])
         print(f"\n{preset} (batch {batch}, {epochs} epoch(s) of {os.path.basename(data)}), "
-              f"{flops / 1e6:.1f} MFLOP/image, matmul peak {peak:.0f} GFLOP/s")
+              f"{flops / 1e6:.1f} MFLOP/image, matmul peak {peak:.0f} GFLOP/s fp32, {bf16_peak:.0f} bf16")
         for v in wall:
             w, l = statistics.median(wall[v]), statistics.median(loop[v])
             gf = l * flops / 1e9
+            of_bf16 = f" ({100 * gf / bf16_peak:3.0f}% of the bf16 peak)" if "bf16" in v else ""
             print(f"  {v:14s} {w:9,.0f} img/s wall   ratio {w / hand:5.2f}   "
-                  f"loop {l:9,.0f} img/s = {gf:5.1f} GFLOP/s = {100 * gf / peak:3.0f}% of peak")
+                  f"loop {l:9,.0f} img/s = {gf:5.1f} GFLOP/s = {100 * gf / peak:3.0f}% of the fp32 peak{of_bf16}")
 
 
 def peak_rss() -> int:
