@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from aekit.openmp import SPIN_COUNT, USER_SETTINGS, choose_wait_policy
+from aekit.openmp import SPIN_COUNT, USER_SETTINGS, cgroup_cpu_quota, choose_wait_policy
 
 
 def test_quiet_machine_spins_briefly():
@@ -59,3 +59,18 @@ def test_busy_elsewhere_sees_a_busy_process():
     finally:
         hog.kill()
         hog.wait()
+
+
+@pytest.mark.parametrize("files, quota", [
+    ({"cpu.max": "200000 100000\n"}, 2.0),                       # cgroup v2, docker --cpus 2
+    ({"cpu.max": "150000 100000\n"}, 1.5),
+    ({"cpu.max": "max 100000\n"}, None),                         # v2, no limit
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3.0),   # v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),      # v1, no limit
+    ({}, None),                                                   # no cgroup files at all
+])
+def test_cgroup_cpu_quota(tmp_path, files, quota):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_quota(tmp_path) == quota

@@ -19,8 +19,10 @@ own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
 
 from __future__ import annotations
 
+import math
 import os
 import time
+from pathlib import Path
 from typing import MutableMapping
 
 # libgomp's unit is loop iterations, ~100k per millisecond: ~0.1 ms of spinning
@@ -31,12 +33,33 @@ USER_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (a container or `taskset` may allow fewer
-    than the machine has)."""
+    """CPUs this process may use: its affinity mask (`taskset`, cpusets),
+    capped by a cgroup CPU quota (`docker --cpus 2`, Kubernetes limits), which
+    the mask does not show: torch would start one thread per host CPU and
+    have them wait for each other's time slices."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:   # macOS and Windows have no affinity masks
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs' worth of time per period that this process's cgroup may use
+    (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`);
+    None when unlimited or unknown."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError):
+        return None
 
 
 def busy_elsewhere(samples: int = 9) -> float:
