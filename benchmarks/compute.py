@@ -1,11 +1,13 @@
-"""Work done and what the machine can do: FLOPs of one training step, and a
-matrix-multiply peak measured in the same process."""
+"""Work done and what the machine can do: FLOPs of one training step, a
+matrix-multiply peak measured in the same process, and the rate of the
+step's own matmuls replayed alone (the ceiling for a whole step)."""
 
 from __future__ import annotations
 
 import time
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from aekit.api import build_model
@@ -13,17 +15,64 @@ from aekit.data import load_dataset
 from aekit.train.config import resolve_config
 
 
+def _one_step_input(preset: str, data: str, batch: int):
+    cfg = resolve_config(preset, overrides={"data.name": data})
+    ds = load_dataset(data)
+    model = build_model(cfg, ds.image_shape)
+    if any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)   # as aekit's trainer does on the CPU
+    return model, model.preprocess(ds.train.images[:batch])
+
+
 def train_flops_per_image(preset: str, data: str, batch: int = 64) -> float:
     """Forward + backward FLOPs per image (2 per multiply-add, matmuls and
     convolutions as torch's FlopCounterMode counts them; elementwise ops are
     not counted, so this is the work a matmul peak can be compared with)."""
-    cfg = resolve_config(preset, overrides={"data.name": data})
-    ds = load_dataset(data)
-    model = build_model(cfg, ds.image_shape)
-    x = model.preprocess(ds.train.images[:batch])
+    model, x = _one_step_input(preset, data, batch)
     with FlopCounterMode(display=False) as counter:
         model.loss(x).total.backward()
     return counter.get_total_flops() / batch
+
+
+_MATMULS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
+            torch.ops.aten.convolution.default, torch.ops.aten.convolution_backward.default}
+
+
+class _RecordMatmuls(TorchDispatchMode):
+    """Keeps every matmul / convolution call of a forward + backward, with copies of its inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _MATMULS:
+            copy = lambda a: a.detach().clone() if isinstance(a, torch.Tensor) else a
+            self.calls.append((func, [copy(a) for a in args], {k: copy(v) for k, v in kwargs.items()}))
+        return func(*args, **kwargs)
+
+
+def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200) -> float:
+    """GFLOP/s of one training step's matmuls and convolutions (same shapes,
+    same layouts, recorded from a real forward + backward) replayed back to
+    back with nothing else: what a step would reach if everything else
+    (elementwise ops, optimiser, Python) took no time."""
+    model, x = _one_step_input(preset, data, batch)
+    recorder = _RecordMatmuls()
+    with recorder, FlopCounterMode(display=False) as counter:
+        model.loss(x).total.backward()
+    flops = counter.get_total_flops()
+
+    def replay():
+        for func, args, kwargs in recorder.calls:
+            func(*args, **kwargs)
+    for _ in range(10):
+        replay()
+    start = time.perf_counter()
+    for _ in range(reps):
+        replay()
+    return flops * reps / (time.perf_counter() - start) / 1e9
 
 
 def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.float32) -> float:

@@ -13,7 +13,8 @@ changes the numerics; this CPU has AVX512-BF16). All figures are
 medians over rounds; ratios are aekit / hand loop (> 1: aekit is faster) on
 wall time, set-up and compile included. GFLOP/s count matmul/conv FLOPs of
 the training loop alone (compute.py) against fp32 and bf16 matmul peaks
-measured between the rounds. Peak RSS comes from one child process per model.
+measured between the rounds, and against the step's own matmuls replayed
+alone (the ceiling for a whole fp32 step). Peak RSS comes from one child process per model.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import torch
 
 from aekit.api import train
 from aekit.data import load_dataset
-from compute import matmul_peak_gflops, train_flops_per_image
+from compute import matmul_peak_gflops, step_matmuls_gflops, train_flops_per_image
 from hand_loop import hand_loop
 
 # (preset, batch, data set, epochs per run, speed variants)
@@ -84,10 +85,13 @@ def measure(cases, rounds, quick, folder):
                         else aekit_run(preset, batch, data, epochs, variants[v]))
                 wall[v].append(w)
                 loop[v].append(l)
+        ceiling = step_matmuls_gflops(preset, data, batch, reps=200 if speed else 20)
         peak, bf16_peak = statistics.median(peaks), statistics.median(bf16_peaks)
         hand = statistics.median(wall["hand"])
         print(f"\n{preset} (batch {batch}, {epochs} epoch(s) of {os.path.basename(data)}), "
               f"{flops / 1e6:.1f} MFLOP/image, matmul peak {peak:.0f} GFLOP/s fp32, {bf16_peak:.0f} bf16")
+        print(f"  {'(ceiling)':14s} the step's own matmuls/convs replayed alone: {ceiling:5.1f} GFLOP/s = "
+              f"{100 * ceiling / peak:3.0f}% of the fp32 peak")
         for v in wall:
             w, l = statistics.median(wall[v]), statistics.median(loop[v])
             gf = l * flops / 1e9
