@@ -1,4 +1,4 @@
-"""Logging and precision: TensorBoard scalars + grid image, bf16 autocast on CPU."""
+"""Logging and precision: TensorBoard scalars + grid image, the rich progress bar, bf16 autocast on CPU."""
 
 from __future__ import annotations
 
@@ -23,3 +23,36 @@ def test_bf16_autocast_trains_on_cpu_and_fp16_needs_cuda():
     assert run.history[0]["val_loss"] < 543
     with pytest.raises(AekitError, match="fp16 needs a CUDA GPU"):
         train("dense-ae-32", data="digits-sample", epochs=1, save=False, precision="fp16", device="cpu")
+
+
+def test_rich_bar_on_a_terminal_shows_loss_speed_and_eta(monkeypatch):
+    import io
+    import re
+
+    from rich.console import Console
+
+    from aekit.cli import progress
+    from aekit.cli.progress import RichProgress
+
+    monkeypatch.setattr(progress, "LOSS_EVERY_S", 0.0)   # read the running loss at every step
+
+    class EveryStep(RichProgress):
+        """Draws the bar after each step (rich's own refresh thread runs at 10 Hz)."""
+
+        def on_step_end(self, trainer, *args):
+            super().on_step_end(trainer, *args)
+            self.progress.refresh()
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160, color_system=None)
+    run = train("dense-ae-32", data="digits-sample", epochs=2, seed=0, save=False, callbacks=[EveryStep(console)])
+    text = out.getvalue()
+    bars = [line for line in re.split(r"[\r\n]", text) if "epoch 2/2" in line and "img/s" in line]
+    assert bars, text[-2000:]
+    last = bars[-1]
+    loss = float(re.search(r"loss (\d+\.\d{4})", last).group(1))
+    assert 0 < loss < 1.5 * run.history[0]["train_loss"]          # the running mean of this epoch's loss
+    assert re.search(r"[\d,]+ img/s", last) and re.search(r"\d+:\d\d:\d\d", last)   # speed and ETA
+    assert re.search(r"\d+/\d+", last)                               # steps done / steps per epoch
+    # The bar is transient; each epoch leaves its one summary line.
+    assert text.count("epoch 1/2  train_loss") == 1 and text.count("epoch 2/2  train_loss") == 1
