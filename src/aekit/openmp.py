@@ -1,4 +1,5 @@
-"""How idle OpenMP threads wait, chosen once before torch loads its runtime.
+"""torch's CPU threads: how many the process may use (`usable_cpus`), and how
+idle ones wait, chosen once before torch loads its OpenMP runtime.
 
 Between two parallel ops (a matmul, then a sigmoid), torch's OpenMP worker
 threads wait for the next one. Measured on a 2-core CPU with the MLP VAE at
