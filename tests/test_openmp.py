@@ -33,10 +33,10 @@ def test_users_setting_wins(name):
     assert env == before
 
 
-def _import_aekit(extra_env: dict[str, str]) -> list[str]:
+def _import_aekit(extra_env: dict[str, str], first: str = "aekit, torch") -> list[str]:
     env = {k: v for k, v in os.environ.items() if k not in USER_SETTINGS}
     env.update(extra_env)
-    code = ("import os, aekit, torch; "
+    code = (f"import os, {first}; "
             "print(aekit.OPENMP_WAIT, os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return out.stdout.split()
@@ -47,6 +47,8 @@ def test_import_applies_the_choice_before_torch_loads():
     assert policy in ("spin", "passive")
     assert (spin, wait) == ((SPIN_COUNT, "None") if policy == "spin" else ("None", "PASSIVE"))
     assert _import_aekit({"OMP_WAIT_POLICY": "ACTIVE"}) == ["user", "None", "ACTIVE"]
+    # torch imported first: too late to choose, and nothing is pretended.
+    assert _import_aekit({}, first="torch, aekit") == ["late", "None", "None"]
 
 
 def test_busy_elsewhere_sees_a_busy_process():

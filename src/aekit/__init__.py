@@ -9,6 +9,7 @@ The names below load on first use, so `import aekit.nn` (or the CLI's
 """
 
 import os
+import sys
 from importlib import import_module
 
 from aekit import openmp as _openmp
@@ -16,7 +17,9 @@ from aekit import openmp as _openmp
 # Before torch loads its OpenMP runtime (read once, at load): idle OpenMP
 # threads spin briefly on a quiet machine and sleep on a loaded one; either
 # way is 1.6-2x faster than the other in its own case (see aekit/openmp.py).
-OPENMP_WAIT = _openmp.choose_wait_policy(os.environ, _openmp.usable_cpus(), _openmp.busy_elsewhere())
+# 'late' when torch came first: its runtime has read the environment already.
+OPENMP_WAIT = ("late" if "torch" in sys.modules else
+               _openmp.choose_wait_policy(os.environ, _openmp.usable_cpus(), _openmp.busy_elsewhere()))
 
 __version__ = "0.1.0"
 
