@@ -37,24 +37,33 @@ def batched_folder_sync() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path`; on clean exit it replaces `path`."""
-    if mode not in ("wb", "w"):
-        raise ValueError("atomic_open supports 'wb' and 'w' only")
+def _replaced_on_success(path: str | os.PathLike, suffix: str) -> Iterator[tuple[int, str]]:
+    """(fd, name) of a new temporary file beside `path`. On a clean exit of the
+    block (which must have written and fsynced it) it replaces `path` and the
+    folder is synced; on any error it is removed and `path` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO]:
+    """Open a temporary file beside `path`; on clean exit it replaces `path`."""
+    if mode not in ("wb", "w"):
+        raise ValueError("atomic_open supports 'wb' and 'w' only")
+    with _replaced_on_success(path, ".tmp") as (fd, _):
+        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -70,20 +79,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Atomically produce `path` with a writer that only accepts a file name
     (safetensors, matplotlib, PIL ...): it writes a temporary name, we rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with _replaced_on_success(path, Path(path).suffix or ".tmp") as (fd, tmp):
+        os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
