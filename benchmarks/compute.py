@@ -15,13 +15,19 @@ from aekit.data import load_dataset
 from aekit.train.config import resolve_config
 
 
-def _one_step_input(preset: str, data: str, batch: int):
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _one_step_input(preset: str, data: str, batch: int, device: str = "cpu"):
     cfg = resolve_config(preset, overrides={"data.name": data})
     ds = load_dataset(data)
-    model = build_model(cfg, ds.image_shape)
-    if any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules()):
+    model = build_model(cfg, ds.image_shape).to(device)
+    conv = any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
+    if conv and device == "cpu":
         model = model.to(memory_format=torch.channels_last)   # as aekit's trainer does on the CPU
-    return model, model.preprocess(ds.train.images[:batch])
+    return model, model.preprocess(ds.train.images[:batch].to(device))
 
 
 def train_flops_per_image(preset: str, data: str, batch: int = 64) -> float:
@@ -53,12 +59,12 @@ class _RecordMatmuls(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
-def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200) -> float:
+def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200, device: str = "cpu") -> float:
     """GFLOP/s of one training step's matmuls and convolutions (same shapes,
     same layouts, recorded from a real forward + backward) replayed back to
     back with nothing else: what a step would reach if everything else
     (elementwise ops, optimiser, Python) took no time."""
-    model, x = _one_step_input(preset, data, batch)
+    model, x = _one_step_input(preset, data, batch, device)
     recorder = _RecordMatmuls()
     with recorder, FlopCounterMode(display=False) as counter:
         model.loss(x).total.backward()
@@ -69,21 +75,29 @@ def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200) -> 
             func(*args, **kwargs)
     for _ in range(10):
         replay()
+    _sync(device)
     start = time.perf_counter()
     for _ in range(reps):
         replay()
+    _sync(device)
     return flops * reps / (time.perf_counter() - start) / 1e9
 
 
-def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.float32) -> float:
+def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.float32,
+                       device: str = "cpu") -> float:
     """n x n matmul GFLOP/s in `dtype` with the current thread count (best of
     `reps`: a peak is what the machine reaches, not its average under others'
-    load). bf16 matmuls run on AVX512-BF16 / AMX where the CPU has them."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b   # warm-up: thread pool and MKL's buffers
+    load). bf16 matmuls run on AVX512-BF16 / AMX where the CPU has them; on a
+    GPU, fp32 matmuls use TF32 only if torch is told to."""
+    if device.startswith("cuda"):
+        n, reps = 8192, 20   # a GPU needs a larger problem to reach its peak
+    a, b = (torch.randn(n, n, dtype=dtype, device=device) for _ in range(2))
+    a @ b   # warm-up: thread pool and MKL's buffers (or the GPU's kernels)
     best = float("inf")
     for _ in range(reps):
+        _sync(device)
         start = time.perf_counter()
         a @ b
+        _sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 / best / 1e9

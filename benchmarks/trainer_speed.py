@@ -46,6 +46,7 @@ CASES = [
 # Same optimiser on both sides: the hand loop uses Adam, conv-ae-10's preset RMSprop.
 SAME_OPTIMISER = ["train.optimizer=adam"]
 VARIANTS = {"aekit": [], "+compile": ["train.compile=true"], "+bf16": ["train.precision=bf16"]}
+DEVICE = {"name": "cpu"}   # set from --device
 
 
 def aekit_run(preset, batch, data, epochs, sets) -> tuple[float, float]:
@@ -53,7 +54,7 @@ def aekit_run(preset, batch, data, epochs, sets) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         run = train(preset, data=data, epochs=epochs, batch_size=batch, seed=0, out=f"{tmp}/run",
-                    sets=SAME_OPTIMISER + sets)
+                    device=DEVICE["name"], sets=SAME_OPTIMISER + sets)
         seconds = time.perf_counter() - start
     n = len(run.dataset.train) * len(run.history)
     loop_seconds = sum(len(run.dataset.train) / m["samples_per_s"] for m in run.history)
@@ -73,19 +74,21 @@ def measure(cases, rounds, quick, folder):
             data, epochs = subset(data, 12_000, folder), 1
         flops = train_flops_per_image(preset, data)
         variants = dict(list(VARIANTS.items())[:3 if speed else 1])
+        if speed and DEVICE["name"].startswith("cuda"):
+            variants["+fp16"] = ["train.precision=fp16"]   # with the grad scaler
         wall = {v: [] for v in ["hand"] + list(variants)}
         loop = {v: [] for v in wall}
         peaks, bf16_peaks = [], []
         for r in range(rounds):
-            peaks.append(matmul_peak_gflops())
-            bf16_peaks.append(matmul_peak_gflops(dtype=torch.bfloat16))
+            peaks.append(matmul_peak_gflops(device=DEVICE["name"]))
+            bf16_peaks.append(matmul_peak_gflops(dtype=torch.bfloat16, device=DEVICE["name"]))
             order = ["hand"] + list(variants)
             for v in order[r % len(order):] + order[:r % len(order)]:   # rotate who goes first
-                w, l = (hand_loop(preset, batch, data, epochs) if v == "hand"
+                w, l = (hand_loop(preset, batch, data, epochs, DEVICE["name"]) if v == "hand"
                         else aekit_run(preset, batch, data, epochs, variants[v]))
                 wall[v].append(w)
                 loop[v].append(l)
-        ceiling = step_matmuls_gflops(preset, data, batch, reps=200 if speed else 20)
+        ceiling = step_matmuls_gflops(preset, data, batch, reps=200 if speed else 20, device=DEVICE["name"])
         peak, bf16_peak = statistics.median(peaks), statistics.median(bf16_peaks)
         hand = statistics.median(wall["hand"])
         print(f"\n{preset} (batch {batch}, {epochs} epoch(s) of {os.path.basename(data)}), "
@@ -110,8 +113,9 @@ def peak_rss() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def rss_child(preset, batch, data):
-    """One normal aekit run (1 epoch); prints its memory figures as JSON."""
+def rss_child(preset, batch, data, device):
+    """One normal aekit run (1 epoch); prints its memory figures as JSON
+    (on a GPU also the device's peak allocation)."""
     from aekit.train.callbacks import Callback
 
     baseline = peak_rss()   # torch + aekit imported
@@ -125,7 +129,9 @@ def rss_child(preset, batch, data):
 
     with tempfile.TemporaryDirectory() as tmp:
         run = train(preset, data=data, epochs=1, batch_size=batch, seed=0, out=f"{tmp}/run",
-                    sets=SAME_OPTIMISER, callbacks=[Grab()])
+                    device=device, sets=SAME_OPTIMISER, callbacks=[Grab()])
+    if device.startswith("cuda"):
+        found["gpu_peak"] = torch.cuda.max_memory_allocated()
     ds = run.dataset
     found["data"] = sum(s.images.nbytes for s in (ds.train, ds.val, ds.test) if s is not None)
     found["dtype"] = str(ds.train.images.dtype)
@@ -139,7 +145,7 @@ def memory(cases, quick, folder):
     for preset, batch, data, _, _ in cases:
         if quick:
             data = subset(data, 12_000, folder)
-        out = subprocess.run([sys.executable, __file__, "--rss-child", preset, str(batch), data],
+        out = subprocess.run([sys.executable, __file__, "--rss-child", preset, str(batch), data, DEVICE["name"]],
                              capture_output=True, text=True, check=True).stdout
         m = json.loads(out.strip().splitlines()[-1])
         needed = m["data"] + m["model"] + m["optimiser"]
@@ -147,7 +153,8 @@ def memory(cases, quick, folder):
         print(f"  {preset:12s} peak RSS {m['peak'] / mb:6.0f} MiB (after imports {m['baseline'] / mb:4.0f} MiB); "
               f"data {m['data'] / mb:4.1f} MiB {m['dtype']}, model {m['model'] / mb:4.1f} MiB, "
               f"optimiser {m['optimiser'] / mb:4.1f} MiB: peak / needed {m['peak'] / needed:4.1f}, "
-              f"(peak - imports) / needed {(m['peak'] - m['baseline']) / needed:4.1f}")
+              f"(peak - imports) / needed {(m['peak'] - m['baseline']) / needed:4.1f}"
+              + (f"; GPU peak allocated {m['gpu_peak'] / mb:6.0f} MiB" if "gpu_peak" in m else ""))
 
 
 def main():
@@ -156,14 +163,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="preset names to run (default: all)")
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child runs")
-    ap.add_argument("--rss-child", nargs=3, metavar=("PRESET", "BATCH", "DATA"), help=argparse.SUPPRESS)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda: where both loops train")
+    ap.add_argument("--rss-child", nargs=4, metavar=("PRESET", "BATCH", "DATA", "DEVICE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_child:
-        preset, batch, data = args.rss_child
-        return rss_child(preset, int(batch), data)
+        preset, batch, data, device = args.rss_child
+        return rss_child(preset, int(batch), data, device)
+    DEVICE["name"] = args.device
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds = 1 if args.quick else args.rounds
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
           f"OpenMP waits: {aekit.OPENMP_WAIT} (aekit/openmp.py), {rounds} round(s)")
     with tempfile.TemporaryDirectory() as folder:
         measure(cases, rounds, args.quick, folder)
