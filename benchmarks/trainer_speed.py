@@ -169,6 +169,8 @@ def main():
     if args.rss_child:
         preset, batch, data, device = args.rss_child
         return rss_child(preset, int(batch), data, device)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        ap.error("--device cuda: this machine has no CUDA GPU (or torch is a CPU build)")
     DEVICE["name"] = args.device
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds = 1 if args.quick else args.rounds
