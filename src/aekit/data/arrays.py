@@ -11,6 +11,7 @@ Pickled (object) arrays are refused: loading one can run arbitrary code.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from pathlib import Path
 
@@ -62,31 +63,28 @@ def read_npz(path: Path) -> tuple[dict[str, Split], tuple[str, ...] | None]:
 
 
 def _load(path: Path):
-    try:
+    with _numpy_read(path, None, "save it with numpy.save / numpy.savez"):
         return np.load(path, allow_pickle=False)
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise _pickled(path) from None
-        raise DataError(f"cannot read {path} ({e}): save it with numpy.save / numpy.savez") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"cannot read {path} ({e}): save it with numpy.save / numpy.savez") from None
 
 
 def _member(archive, key: str, path: Path) -> np.ndarray:
-    try:
+    with _numpy_read(path, key, "save it again with numpy.savez"):
         return archive[key]
+
+
+@contextlib.contextmanager
+def _numpy_read(path: Path, key: str | None, fix: str):
+    """numpy's read errors as one-line DataErrors; a pickled array is named as such."""
+    what = f"array {key} of {path}" if key else str(path)
+    try:
+        yield
     except ValueError as e:
         if "allow_pickle" in str(e):
-            raise _pickled(path, key) from None
-        raise DataError(f"cannot read array {key} of {path} ({e}): save it again with numpy.savez") from None
+            raise DataError(f"{what} holds Python objects (a pickled array), which aekit does not load: "
+                            f"save numbers instead (uint8 0..255 or float 0..1)") from None
+        raise DataError(f"cannot read {what} ({e}): {fix}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"cannot read array {key} of {path} ({e}): save it again with numpy.savez") from None
-
-
-def _pickled(path: Path, key: str | None = None) -> DataError:
-    what = f"array {key} of {path}" if key else str(path)
-    return DataError(f"{what} holds Python objects (a pickled array), which aekit does not load: "
-                     f"save numbers instead (uint8 0..255 or float 0..1)")
+        raise DataError(f"cannot read {what} ({e}): {fix}") from None
 
 
 def _images(array: np.ndarray, path: Path, key: str) -> torch.Tensor:
