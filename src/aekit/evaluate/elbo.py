@@ -16,20 +16,18 @@ from aekit.models.autoencoder import Autoencoder
 def elbo(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
     """Mean per-image {"elbo", "recon", "kl"} over `images` (uint8), eval mode,
     with a fixed seed for the sampled codes so two calls compare fairly."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     sums = {"recon": 0.0, "kl": 0.0}
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
-        for i in range(0, len(images), batch_size):
-            terms = model.loss(model.preprocess(images[i:i + batch_size].to(device))).terms
-            for name in sums:
-                sums[name] += float(terms[name].sum())
+        with model.evaluating():
+            for i in range(0, len(images), batch_size):
+                terms = model.loss(model.preprocess(images[i:i + batch_size].to(device))).terms
+                for name in sums:
+                    sums[name] += float(terms[name].sum())
     finally:
         torch.random.set_rng_state(state)
-        model.train(was_training)
     out = {name: total / len(images) for name, total in sums.items()}
     out["elbo"] = -(out["recon"] + out["kl"])
     return out

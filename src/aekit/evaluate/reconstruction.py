@@ -13,14 +13,10 @@ from aekit.models.autoencoder import Autoencoder
 @torch.inference_mode()
 def reconstruct(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Reconstructions in [0, 1] (eval mode: no corruption, no dropout), on the CPU."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    try:
+    with model.evaluating():
         out = [model.to_unit(model(model.preprocess(images[i:i + batch_size].to(device)))).cpu()
                for i in range(0, len(images), batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(out)
 
 

@@ -7,7 +7,8 @@ from, never in code here.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import contextlib
+from typing import Iterator, NamedTuple
 
 import torch
 from torch import nn
@@ -20,6 +21,13 @@ from aekit.schema import to_dict
 class Loss(NamedTuple):
     total: torch.Tensor          # scalar to minimise: mean over images of the weighted sum
     terms: dict[str, torch.Tensor]  # each term per image [B], unweighted ("recon", "kl", ...)
+
+    def accumulate(self, sums: dict[str, torch.Tensor], n: int) -> None:
+        """Add this batch of `n` images to running sums kept on the device:
+        "loss" (the total times n) and each term summed over the images."""
+        sums["loss"] = sums.get("loss", 0) + self.total.detach() * n
+        for name, value in self.terms.items():
+            sums[name] = sums.get(name, 0) + value.detach().sum()
 
 
 class Autoencoder(nn.Module):
@@ -42,6 +50,17 @@ class Autoencoder(nn.Module):
                 raise ConfigError(
                     f"regulariser {reg.name!r} needs a stochastic code: set bottleneck.type to gaussian"
                 )
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator["Autoencoder"]:
+        """Eval mode inside the block (no corruption, no dropout), the previous
+        mode restored after it, whatever happens inside."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
 
     # -- data conversion -------------------------------------------------
     @property

@@ -47,18 +47,16 @@ class RunFolder(Callback):
         self.config = config
         self.grid_images = spread_sample(grid_images, GRID_COLUMNS * GRID_PAIRS)
         self.data_info = data_info
-        self.history: list[dict] = []
         self.plotted_epochs = 0
         self.plotted_at = 0.0
 
     def on_fit_start(self, trainer) -> None:
         (self.path / "images").mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path / "config.yaml", self.config.to_yaml())
-        self.history = list(trainer.state.history)
-        self.plotted_epochs, self.plotted_at = len(self.history), time.monotonic()
+        self.plotted_epochs, self.plotted_at = len(trainer.state.history), time.monotonic()
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
-        self.history.append(metrics)
+        history = trainer.state.history   # already holds this epoch's metrics
         epoch = metrics["epoch"]
         model = trainer.model
         extra = {"data": self.data_info, "epoch": epoch}
@@ -66,7 +64,7 @@ class RunFolder(Callback):
         with batched_folder_sync():
             # Rewritten whole (atomically) rather than appended: a crash mid-write
             # can never leave a torn last line.
-            atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in self.history))
+            atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in history))
             save_model(model, self.path, extra=extra)
             if metrics.get("best"):   # the best validation loss so far, kept apart from the latest
                 self.save_best(model, extra)
@@ -74,15 +72,16 @@ class RunFolder(Callback):
             if every and (epoch % every == 0 or epoch == self.config.train.epochs):
                 self.save_grid(model, self.path / "images" / f"epoch_{epoch:03d}.png")
             if epoch == self.config.train.epochs or time.monotonic() - self.plotted_at >= PLOT_EVERY_S:
-                self.plot(model)
+                self.plot(trainer)
 
     def on_fit_end(self, trainer) -> None:
-        if self.plotted_epochs < len(self.history):   # stopped early, or a run of short epochs
-            self.plot(trainer.model)
+        if self.plotted_epochs < len(trainer.state.history):   # stopped early, or a run of short epochs
+            self.plot(trainer)
 
-    def plot(self, model) -> None:
-        plot_losses(self.history, self.path / "loss.png", unit=getattr(model.likelihood, "unit", ""))
-        self.plotted_epochs, self.plotted_at = len(self.history), time.monotonic()
+    def plot(self, trainer) -> None:
+        history = trainer.state.history
+        plot_losses(history, self.path / "loss.png", unit=getattr(trainer.model.likelihood, "unit", ""))
+        self.plotted_epochs, self.plotted_at = len(history), time.monotonic()
 
     def save_best(self, model, extra: dict) -> None:
         """best.safetensors: the bytes of model.safetensors just written, as a
@@ -105,12 +104,10 @@ class RunFolder(Callback):
     @torch.inference_mode()
     def grid(self, model):
         """Originals (upper row of each pair) above reconstructions, as one image array."""
-        was_training = model.training
-        model.eval()
         device = next(model.parameters()).device
-        x = model.preprocess(self.grid_images.to(device))
-        originals, recons = model.to_unit(x), model.to_unit(model(x))
-        model.train(was_training)
+        with model.evaluating():
+            x = model.preprocess(self.grid_images.to(device))
+            originals, recons = model.to_unit(x), model.to_unit(model(x))
         rows = []
         for pair in range(-(-len(x) // GRID_COLUMNS)):
             part = slice(pair * GRID_COLUMNS, (pair + 1) * GRID_COLUMNS)

@@ -39,6 +39,13 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)
 
 
+def uses_channels_last(model: torch.nn.Module, device: torch.device, setting: bool | None = None) -> bool:
+    """Whether the trainer keeps `model` in channels-last memory: conv models
+    only, and by default (setting None) on the CPU only."""
+    wanted = device.type == "cpu" if setting is None else setting
+    return wanted and any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
+
+
 @dataclass
 class TrainState:
     epoch: int = 0            # epochs completed
@@ -65,7 +72,7 @@ class Trainer:
         distributed.init(self.device)
         torch.set_num_threads(config.threads or usable_cpu_threads())
         self.model = model.to(self.device)
-        if self._channels_last(model):
+        if uses_channels_last(model, self.device, config.channels_last):
             # oneDNN's conv kernels work in NHWC: NCHW weights cost a reorder
             # per call (1.2x faster conv-ae-10 training on the CPU when off).
             # The inputs follow the weights' layout by themselves.
@@ -101,12 +108,6 @@ class Trainer:
         self.callbacks = CallbackList(callbacks)
         self._interrupted = False
         self.n_pixels = math.prod(model.input_shape)
-
-    def _channels_last(self, model) -> bool:
-        wanted = self.config.channels_last
-        if wanted is None:
-            wanted = self.device.type == "cpu"
-        return wanted and any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
 
     @property
     def steps_per_epoch(self) -> int:
@@ -242,13 +243,9 @@ class Trainer:
             self.state.step += 1
             self.state.step_in_epoch = i + 1
             with torch.no_grad():
-                loss = out.total.detach()
-                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step_ids[i], first_bad)
+                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(out.total), step_ids[i], first_bad)
                 # self.epoch_sums, not a local alias: a checkpoint may replace the dict.
-                sums = self.epoch_sums
-                sums["loss"] = sums.get("loss", 0) + loss * len(idx)
-                for name, value in out.terms.items():
-                    sums[name] = sums.get(name, 0) + value.detach().sum()
+                out.accumulate(self.epoch_sums, len(idx))
             self.callbacks.on_step_end(self, epoch, i + 1, steps)
             checkpoint_now = cfg.checkpoint_every and self.state.step % cfg.checkpoint_every == 0 and i + 1 < steps
             if checkpoint_now or self._interrupted or (i + 1) % cfg.nan_check_every == 0:

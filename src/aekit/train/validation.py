@@ -12,17 +12,10 @@ def mean_loss_terms(model: Autoencoder, images: torch.Tensor, batch_size: int = 
                     step: int | None = None) -> dict[str, float]:
     """Mean per-image `loss` and each term over `images` (uint8 [N, C, H, W]),
     with the model in eval mode (no corruption, no dropout)."""
-    was_training = model.training
-    model.eval()
     sums: dict[str, torch.Tensor] = {}
-    try:
+    with model.evaluating():
         for start in range(0, len(images), batch_size):
             x = model.preprocess(images[start:start + batch_size])
-            out = model.loss(x, step)
-            sums["loss"] = sums.get("loss", 0) + out.total * len(x)
-            for name, value in out.terms.items():
-                sums[name] = sums.get(name, 0) + value.sum()
-    finally:
-        model.train(was_training)
+            model.loss(x, step).accumulate(sums, len(x))
     n = max(len(images), 1)
     return {name: float(total) / n for name, total in sums.items()}
