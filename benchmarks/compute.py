@@ -13,9 +13,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from aekit.api import build_model
 from aekit.data import load_dataset
 from aekit.train.config import resolve_config
+from aekit.train.trainer import uses_channels_last
 
 
-def _sync(device: str) -> None:
+def sync(device: str) -> None:
+    """Wait for the device's queued work (a GPU runs behind the Python loop)."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -24,9 +26,8 @@ def _one_step_input(preset: str, data: str, batch: int, device: str = "cpu"):
     cfg = resolve_config(preset, overrides={"data.name": data})
     ds = load_dataset(data)
     model = build_model(cfg, ds.image_shape).to(device)
-    conv = any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
-    if conv and device == "cpu":
-        model = model.to(memory_format=torch.channels_last)   # as aekit's trainer does on the CPU
+    if uses_channels_last(model, torch.device(device), cfg.train.channels_last):   # as aekit's trainer does
+        model = model.to(memory_format=torch.channels_last)
     return model, model.preprocess(ds.train.images[:batch].to(device))
 
 
@@ -75,11 +76,11 @@ def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200, dev
             func(*args, **kwargs)
     for _ in range(10):
         replay()
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(reps):
         replay()
-    _sync(device)
+    sync(device)
     return flops * reps / (time.perf_counter() - start) / 1e9
 
 
@@ -95,9 +96,9 @@ def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.
     a @ b   # warm-up: thread pool and MKL's buffers (or the GPU's kernels)
     best = float("inf")
     for _ in range(reps):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         a @ b
-        _sync(device)
+        sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 / best / 1e9

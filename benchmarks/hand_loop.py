@@ -13,12 +13,7 @@ import torch
 from aekit.api import build_model, seed_everything
 from aekit.data import load_dataset
 from aekit.train.config import resolve_config
-
-
-def sync(device: str) -> None:
-    """Wait for the device's queued work (a GPU runs behind the Python loop)."""
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
+from compute import sync
 
 
 def hand_loop(preset: str, batch: int, data: str, epochs: int, device: str = "cpu") -> tuple[float, float]:
