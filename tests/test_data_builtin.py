@@ -7,7 +7,6 @@ files; a parser that drops, shifts or mislabels a single image fails.
 from __future__ import annotations
 
 import functools
-import hashlib
 
 import numpy as np
 import pytest
@@ -15,6 +14,8 @@ import torch
 
 from aekit.data import Dataset, Split, default_data_dir, fetch, list_datasets, load_dataset
 from aekit.data.idx import read_idx_images, read_idx_labels
+
+from helpers import row_hashes
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -34,11 +35,6 @@ def _private_cache(tmp_path_factory):
 def whole(name: str) -> Dataset:
     """The dataset with no validation split: train is the training file, in file order."""
     return load_dataset(name, val_fraction=0.0)
-
-
-def row_hashes(images: torch.Tensor) -> list[bytes]:
-    flat = images.reshape(len(images), -1).numpy()
-    return [hashlib.sha1(row.tobytes()).digest() for row in flat]
 
 
 def test_registry_lists_the_four_builtins():

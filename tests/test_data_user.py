@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 
 import numpy as np
 import pytest
@@ -13,6 +12,8 @@ from PIL import Image
 from aekit.data import Dataset, load_dataset
 from aekit.data.idx import read_idx_images, read_idx_labels
 from aekit.data.splits import TEST_SEED
+
+from helpers import row_hashes
 
 
 @functools.lru_cache(maxsize=None)
@@ -26,11 +27,6 @@ def digits(shared: str, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture
 def mnist60(shared_data):
     return digits(str(shared_data))
-
-
-def hashes(images) -> list[bytes]:
-    flat = np.asarray(images).reshape(len(images), -1)
-    return [hashlib.sha1(row.tobytes()).digest() for row in flat]
 
 
 def all_images(data: Dataset) -> torch.Tensor:
@@ -58,9 +54,9 @@ def test_png_class_folders_round_trip(mnist60, tmp_path):
     # 10% test with the fixed seed, then 20% of the rest for validation.
     assert (len(data.train), len(data.val), len(data.test)) == (43, 11, 6)
     # Every PNG comes back byte-identical, with the label of its folder.
-    by_hash = dict(zip(hashes(all_images(data)), all_labels(data).tolist()))
-    assert sorted(by_hash) == sorted(hashes(images))
-    for h, label in zip(hashes(images), labels.tolist()):
+    by_hash = dict(zip(row_hashes(all_images(data)), all_labels(data).tolist()))
+    assert sorted(by_hash) == sorted(row_hashes(images))
+    for h, label in zip(row_hashes(images), labels.tolist()):
         assert data.classes[by_hash[h]] == f"digit-{label}"
     # The test split does not move with `seed`; train / val do.
     other = load_dataset(tmp_path / "digits", val_fraction=0.2, seed=6)
@@ -77,8 +73,8 @@ def test_flat_folder_has_no_labels(mnist60, tmp_path):
     assert data.classes is None and data.train.labels is None and data.test.labels is None
     assert (len(data.train), len(data.val), len(data.test)) == (18, 0, 2)
     # Order is the sorted file order (the test split is carved out, the rest keep their order).
-    train_hashes = hashes(data.train.images[:, 0])
-    expected = [h for h in hashes(images[:20]) if h in set(train_hashes)]
+    train_hashes = row_hashes(data.train.images[:, 0])
+    expected = [h for h in row_hashes(images[:20]) if h in set(train_hashes)]
     assert train_hashes == expected
 
 
@@ -89,10 +85,10 @@ def test_train_and_test_subfolders_are_the_splits(mnist60, tmp_path):
     data = load_dataset(tmp_path, val_fraction=0.25)
     assert (len(data.train), len(data.val), len(data.test)) == (30, 10, 20)
     assert data.image_shape == (1, 28, 28)            # Pillow's grey GIFs are palette images
-    assert sorted(hashes(data.test.images)) == sorted(hashes(images[40:]))
+    assert sorted(row_hashes(data.test.images)) == sorted(row_hashes(images[40:]))
     names = [data.classes[i] for i in data.test.labels.tolist()]
-    by_hash = dict(zip(hashes(data.test.images), names))
-    assert [by_hash[h] for h in hashes(images[40:])] == [f"digit-{d}" for d in labels[40:].tolist()]
+    by_hash = dict(zip(row_hashes(data.test.images), names))
+    assert [by_hash[h] for h in row_hashes(images[40:])] == [f"digit-{d}" for d in labels[40:].tolist()]
 
 
 def test_rgb_jpegs_resized(mnist60, tmp_path):
@@ -146,7 +142,7 @@ def test_npy_round_trip(mnist60, tmp_path, layout):
     data = load_dataset(path, val_fraction=0.1)
     assert data.image_shape == (1, 28, 28) and data.classes is None and data.train.labels is None
     assert (len(data.train), len(data.val), len(data.test)) == (49, 5, 6)
-    assert sorted(hashes(all_images(data))) == sorted(hashes(images))
+    assert sorted(row_hashes(all_images(data))) == sorted(row_hashes(images))
 
 
 def test_npy_rgb_channels_last(mnist60, tmp_path):
@@ -155,11 +151,11 @@ def test_npy_rgb_channels_last(mnist60, tmp_path):
     np.save(tmp_path / "rgb.npy", rgb)
     data = load_dataset(tmp_path / "rgb.npy", val_fraction=0.0)
     assert data.image_shape == (3, 28, 28)
-    assert sorted(hashes(all_images(data).permute(0, 2, 3, 1).contiguous())) == sorted(hashes(rgb))
+    assert sorted(row_hashes(all_images(data).permute(0, 2, 3, 1).contiguous())) == sorted(row_hashes(rgb))
     # RGB -> grey gives exactly Pillow's grey, as for image folders.
     grey = load_dataset(tmp_path / "rgb.npy", channels=1, val_fraction=0.0)
     pillow = np.stack([np.asarray(Image.fromarray(image).convert("L")) for image in rgb])
-    assert sorted(hashes(all_images(grey))) == sorted(hashes(pillow))
+    assert sorted(row_hashes(all_images(grey))) == sorted(row_hashes(pillow))
     assert load_dataset(tmp_path / "rgb.npy", channels=1, image_size=14).image_shape == (1, 14, 14)
 
 
@@ -172,8 +168,8 @@ def test_npz_keras_layout(mnist60, tmp_path):
     assert (len(data.train), len(data.val), len(data.test)) == (40, 10, 10)
     assert torch.equal(data.test.images[:, 0], torch.from_numpy(images[50:]))
     assert [data.classes[i] for i in data.test.labels.tolist()] == [str(d) for d in labels[50:].tolist()]
-    by_hash = dict(zip(hashes(all_images(data)), all_labels(data).tolist()))
-    assert [data.classes[by_hash[h]] for h in hashes(images)] == [str(d) for d in labels.tolist()]
+    by_hash = dict(zip(row_hashes(all_images(data)), all_labels(data).tolist()))
+    assert [data.classes[by_hash[h]] for h in row_hashes(images)] == [str(d) for d in labels.tolist()]
 
 
 def test_npz_images_with_string_labels(mnist60, tmp_path):
@@ -182,7 +178,7 @@ def test_npz_images_with_string_labels(mnist60, tmp_path):
     np.savez(tmp_path / "d.npz", images=images, labels=names)
     data = load_dataset(tmp_path / "d.npz", val_fraction=0.0)
     assert data.classes == ("even", "odd")
-    by_hash = dict(zip(hashes(all_images(data)), all_labels(data).tolist()))
-    assert [data.classes[by_hash[h]] for h in hashes(images)] == names.tolist()
+    by_hash = dict(zip(row_hashes(all_images(data)), all_labels(data).tolist()))
+    assert [data.classes[by_hash[h]] for h in row_hashes(images)] == names.tolist()
     np.savez(tmp_path / "u.npz", images=images)
     assert load_dataset(tmp_path / "u.npz").classes is None

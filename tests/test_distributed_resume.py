@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from helpers import checkpoint_generation
+
 ARGS = ["-m", "aekit", "train", "--preset", "vae-kingma", "--data", "digits-sample", "--epochs", "2",
         "--seed", "4", "--batch-size", "255", "--checkpoint-every", "3"]
 # 3,600 training images: 15 steps an epoch. Generations: 1 the start, 2-5
@@ -32,13 +34,6 @@ KILL_AT_GENERATION = 8
 def torchrun(*args: str) -> list[str]:
     exe = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     return [exe, "--standalone", "--nproc-per-node", "2", *args]
-
-
-def generation(run: Path) -> int:
-    try:
-        return json.loads((run / "checkpoint" / "last.json").read_text())["generation"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return 0
 
 
 def descendants(pid: int) -> list[int]:
@@ -83,7 +78,7 @@ def test_torchrun_killed_then_resumed_matches_uninterrupted(tmp_path):
     run = tmp_path / "killed"
     proc = subprocess.Popen(torchrun(*ARGS, "--out", str(run)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        while proc.poll() is None and generation(run) < KILL_AT_GENERATION:
+        while proc.poll() is None and checkpoint_generation(run) < KILL_AT_GENERATION:
             time.sleep(0.005)
         assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()[-3000:]
         kill_tree(proc)
@@ -112,6 +107,6 @@ def test_torchrun_killed_then_resumed_matches_uninterrupted(tmp_path):
         assert abs(ma["train_loss"] - mb["train_loss"]) < 1e-3 * abs(ma["train_loss"])
         assert ma["val_loss"] == mb["val_loss"]
     # Only rank 0 wrote: one tensors file per checkpoint generation, no stray temporaries.
-    assert sorted(p.name for p in (run / "checkpoint").iterdir()) == ["last-%06d.safetensors" % generation(run),
-                                                                    "last.json"]
+    expected = ["last-%06d.safetensors" % checkpoint_generation(run), "last.json"]
+    assert sorted(p.name for p in (run / "checkpoint").iterdir()) == expected
     assert not list(run.rglob("*.tmp*"))

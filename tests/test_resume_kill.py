@@ -18,6 +18,8 @@ from safetensors.torch import load_file
 
 from aekit.api import train
 
+from helpers import checkpoint_generation
+
 # vae-kingma draws random noise every step (reparameterisation), so the torch
 # RNG state must round-trip through the checkpoint too.
 ARGS = ["--preset", "vae-kingma", "--data", "digits-sample", "--epochs", "2", "--seed", "3",
@@ -29,18 +31,11 @@ def cli(*args) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
 
 
-def generation(run: Path) -> int:
-    try:
-        return json.loads((run / "checkpoint" / "last.json").read_text())["generation"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return 0
-
-
 def kill_after(proc: subprocess.Popen, run: Path, gen: int) -> bool:
     """SIGKILL once the checkpoint generation reaches `gen` (plus a random
     sliver of time, so the kill lands anywhere in a step); False if it ended first."""
     while proc.poll() is None:
-        if generation(run) >= gen:
+        if checkpoint_generation(run) >= gen:
             time.sleep(random.uniform(0, 0.05))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -66,7 +61,7 @@ def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(tmp_path):
     proc = cli(*ARGS, "--out", str(run))
     kills = 0
     while True:
-        target = generation(run) + rng.randint(1, 12)
+        target = checkpoint_generation(run) + rng.randint(1, 12)
         if not kill_after(proc, run, target):
             break
         kills += 1
@@ -90,7 +85,7 @@ def test_sigint_checkpoints_then_resume_completes_identically(tmp_path):
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     assert proc.wait() == 130, proc.stderr.read().decode()
-    assert generation(run) >= 1
+    assert checkpoint_generation(run) >= 1
     resumed = cli("--resume", str(run))
     assert resumed.wait() == 0, resumed.stderr.read().decode()
     assert_same_weights(reference.dir, run)
