@@ -12,6 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from aekit.api import build_model
 from aekit.data import load_dataset
+from aekit.nn.linear import onednn_mm, using_cpu_linear_kernel
 from aekit.train.config import resolve_config
 from aekit.train.trainer import uses_channels_last
 
@@ -36,13 +37,21 @@ def train_flops_per_image(preset: str, data: str, batch: int = 64) -> float:
     convolutions as torch's FlopCounterMode counts them; elementwise ops are
     not counted, so this is the work a matmul peak can be compared with)."""
     model, x = _one_step_input(preset, data, batch)
-    with FlopCounterMode(display=False) as counter:
+    return _step_flops(model, x) / batch
+
+
+def _step_flops(model, x) -> int:
+    """Counted with torch's own linear kernels: FlopCounterMode has no
+    formula for oneDNN's linear (aekit/nn/linear.py), which does the same work."""
+    with using_cpu_linear_kernel("torch"), FlopCounterMode(display=False) as counter:
         model.loss(x).total.backward()
-    return counter.get_total_flops() / batch
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
 
 
 _MATMULS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
-            torch.ops.aten.convolution.default, torch.ops.aten.convolution_backward.default}
+            torch.ops.aten.convolution.default, torch.ops.aten.convolution_backward.default,
+            torch.ops.mkldnn._linear_pointwise.default}
 
 
 class _RecordMatmuls(TorchDispatchMode):
@@ -66,10 +75,10 @@ def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200, dev
     back with nothing else: what a step would reach if everything else
     (elementwise ops, optimiser, Python) took no time."""
     model, x = _one_step_input(preset, data, batch, device)
+    flops = _step_flops(model, x)
     recorder = _RecordMatmuls()
-    with recorder, FlopCounterMode(display=False) as counter:
+    with recorder:   # the kernels aekit's trainer uses
         model.loss(x).total.backward()
-    flops = counter.get_total_flops()
 
     def replay():
         for func, args, kwargs in recorder.calls:
@@ -85,20 +94,23 @@ def step_matmuls_gflops(preset: str, data: str, batch: int, reps: int = 200, dev
 
 
 def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.float32,
-                       device: str = "cpu") -> float:
+                       device: str = "cpu", onednn: bool = False) -> float:
     """n x n matmul GFLOP/s in `dtype` with the current thread count (best of
     `reps`: a peak is what the machine reaches, not its average under others'
-    load). bf16 matmuls run on AVX512-BF16 / AMX where the CPU has them; on a
-    GPU, fp32 matmuls use TF32 only if torch is told to."""
+    load): torch's `a @ b` (fp32 on the CPU: MKL), or with onednn=True
+    oneDNN's matmul (the kernel aekit's fp32 CPU linear layers may use,
+    aekit/nn/linear.py). bf16 matmuls run on AVX512-BF16 / AMX where the CPU
+    has them; on a GPU, fp32 matmuls use TF32 only if torch is told to."""
     if device.startswith("cuda"):
         n, reps = 8192, 20   # a GPU needs a larger problem to reach its peak
     a, b = (torch.randn(n, n, dtype=dtype, device=device) for _ in range(2))
-    a @ b   # warm-up: thread pool and MKL's buffers (or the GPU's kernels)
+    mm = (lambda: onednn_mm(a, b)) if onednn else (lambda: a @ b)
+    mm()   # warm-up: thread pool and MKL's buffers (or the GPU's kernels)
     best = float("inf")
     for _ in range(reps):
         sync(device)
         start = time.perf_counter()
-        a @ b
+        mm()
         sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 / best / 1e9

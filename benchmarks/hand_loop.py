@@ -2,7 +2,9 @@
 
 The data set is one uint8 tensor in memory, batches are `randperm` slices
 converted per batch, Adam with torch's default implementation, no logging,
-no validation, no files. Same model and same data as aekit's run."""
+no validation, no files. Same model and same data as aekit's run, with
+torch's own nn.Linear kernels, as a script's nn.Linear layers have them
+(aekit's layers may use oneDNN's: aekit/nn/linear.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,18 @@ import torch
 
 from aekit.api import build_model, seed_everything
 from aekit.data import load_dataset
+from aekit.nn.linear import using_cpu_linear_kernel
 from aekit.train.config import resolve_config
 from compute import sync
 
 
 def hand_loop(preset: str, batch: int, data: str, epochs: int, device: str = "cpu") -> tuple[float, float]:
     """(images/s over the whole wall time, set-up included; images/s of the training loop alone)."""
+    with using_cpu_linear_kernel("torch"):
+        return _hand_loop(preset, batch, data, epochs, device)
+
+
+def _hand_loop(preset, batch, data, epochs, device):
     start = time.perf_counter()
     cfg = resolve_config(preset, overrides={"data.name": data, "train.batch_size": batch})
     ds = load_dataset(data, val_fraction=cfg.data.val_fraction, seed=0)   # aekit's split: same train images

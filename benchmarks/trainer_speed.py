@@ -34,6 +34,7 @@ import torch
 
 from aekit.api import train
 from aekit.data import load_dataset
+from aekit.nn.linear import cpu_linear_kernel, has_onednn_linear
 from compute import matmul_peak_gflops, step_matmuls_gflops, train_flops_per_image
 from hand_loop import hand_loop
 
@@ -47,6 +48,7 @@ CASES = [
 SAME_OPTIMISER = ["train.optimizer=adam"]
 VARIANTS = {"aekit": [], "+compile": ["train.compile=true"], "+bf16": ["train.precision=bf16"]}
 DEVICE = {"name": "cpu"}   # set from --device
+ONEDNN = False             # whether to measure oneDNN's fp32 matmul peak (CPU, torch built with it)
 
 
 def aekit_run(preset, batch, data, epochs, sets) -> tuple[float, float]:
@@ -78,10 +80,12 @@ def measure(cases, rounds, quick, folder):
             variants["+fp16"] = ["train.precision=fp16"]   # with the grad scaler
         wall = {v: [] for v in ["hand"] + list(variants)}
         loop = {v: [] for v in wall}
-        peaks, bf16_peaks = [], []
+        peaks, bf16_peaks, onednn_peaks = [], [], []
         for r in range(rounds):
             peaks.append(matmul_peak_gflops(device=DEVICE["name"]))
             bf16_peaks.append(matmul_peak_gflops(dtype=torch.bfloat16, device=DEVICE["name"]))
+            if ONEDNN:
+                onednn_peaks.append(matmul_peak_gflops(onednn=True))
             order = ["hand"] + list(variants)
             for v in order[r % len(order):] + order[:r % len(order)]:   # rotate who goes first
                 w, l = (hand_loop(preset, batch, data, epochs, DEVICE["name"]) if v == "hand"
@@ -90,17 +94,24 @@ def measure(cases, rounds, quick, folder):
                 loop[v].append(l)
         ceiling = step_matmuls_gflops(preset, data, batch, reps=200 if speed else 20, device=DEVICE["name"])
         peak, bf16_peak = statistics.median(peaks), statistics.median(bf16_peaks)
+        onednn_peak = statistics.median(onednn_peaks) if ONEDNN else None
         hand = statistics.median(wall["hand"])
         print(f"\n{preset} (batch {batch}, {epochs} epoch(s) of {os.path.basename(data)}), "
-              f"{flops / 1e6:.1f} MFLOP/image, matmul peak {peak:.0f} GFLOP/s fp32, {bf16_peak:.0f} bf16")
-        print(f"  {'(ceiling)':14s} the step's own matmuls/convs replayed alone: {ceiling:5.1f} GFLOP/s = "
-              f"{100 * ceiling / peak:3.0f}% of the fp32 peak")
+              f"{flops / 1e6:.1f} MFLOP/image, matmul peaks: torch a @ b {peak:.0f} GFLOP/s fp32, "
+              f"{bf16_peak:.0f} bf16" + (f"; oneDNN {onednn_peak:.0f} fp32" if ONEDNN else ""))
+
+        def shares(gf, bf16=False):
+            out = f"{100 * gf / peak:3.0f}% of torch's fp32 peak"
+            if ONEDNN:
+                out += f", {100 * gf / onednn_peak:3.0f}% of oneDNN's"
+            return out + (f", {100 * gf / bf16_peak:3.0f}% of the bf16 peak" if bf16 else "")
+        print(f"  {'(ceiling)':14s} the step's own matmuls/convs (aekit's kernels) replayed alone: "
+              f"{ceiling:5.1f} GFLOP/s = {shares(ceiling)}")
         for v in wall:
             w, l = statistics.median(wall[v]), statistics.median(loop[v])
             gf = l * flops / 1e9
-            of_bf16 = f" ({100 * gf / bf16_peak:3.0f}% of the bf16 peak)" if "bf16" in v else ""
             print(f"  {v:14s} {w:9,.0f} img/s wall   ratio {w / hand:5.2f}   "
-                  f"loop {l:9,.0f} img/s = {gf:5.1f} GFLOP/s = {100 * gf / peak:3.0f}% of the fp32 peak{of_bf16}")
+                  f"loop {l:9,.0f} img/s = {gf:5.1f} GFLOP/s = {shares(gf, 'bf16' in v)}")
 
 
 def peak_rss() -> int:
@@ -172,10 +183,13 @@ def main():
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error("--device cuda: this machine has no CUDA GPU (or torch is a CPU build)")
     DEVICE["name"] = args.device
+    global ONEDNN
+    ONEDNN = args.device == "cpu" and has_onednn_linear()
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds = 1 if args.quick else args.rounds
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
-          f"OpenMP waits: {aekit.OPENMP_WAIT} (aekit/openmp.py), {rounds} round(s)")
+          f"OpenMP waits: {aekit.OPENMP_WAIT} (aekit/openmp.py), {rounds} round(s); "
+          f"aekit's fp32 CPU linear layers: {cpu_linear_kernel()} (aekit/nn/linear.py), the hand loop's: torch")
     with tempfile.TemporaryDirectory() as folder:
         measure(cases, rounds, args.quick, folder)
         if not args.no_rss:

@@ -21,6 +21,7 @@ from torch import nn
 from torch.func import functional_call
 
 from aekit.errors import ConfigError
+from aekit.nn.linear import Linear
 from aekit.nn.bottlenecks import Code
 from aekit.nn.mlp import mlp_layers
 from aekit.nn.registry import PRIORS, REGULARISERS
@@ -59,7 +60,7 @@ class Adversarial(nn.Module):
         self.weight, self.warmup_steps = cfg.weight, cfg.warmup_steps
         self.prior = cfg.prior.build(code_dim)
         hidden, width = mlp_layers(code_dim, list(cfg.widths), cfg.activation, cfg.slope, 0.0, False)
-        self.critic = nn.Sequential(*hidden, nn.Linear(width, 1))
+        self.critic = nn.Sequential(*hidden, Linear(width, 1))
 
     def weight_at(self, step: int | None) -> float:
         if not self.warmup_steps or step is None:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from aekit.errors import ConfigError
+from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
 from aekit.nn.registry import BOTTLENECKS
 
@@ -61,7 +62,7 @@ class Deterministic(nn.Module):
     def __init__(self, in_features: int, dim: int, activation: str | None, linear: bool = True):
         super().__init__()
         self.dim = dim
-        self.linear = nn.Linear(in_features, dim) if linear else nn.Identity()
+        self.linear = Linear(in_features, dim) if linear else nn.Identity()
         self.act = make_activation(activation or "identity")
 
     def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
@@ -84,7 +85,7 @@ class Gaussian(nn.Module):
     def __init__(self, in_features: int, dim: int):
         super().__init__()
         self.dim = dim
-        self.linear = nn.Linear(in_features, 2 * dim)
+        self.linear = Linear(in_features, 2 * dim)
 
     def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
         mean, logvar = self.linear(h).chunk(2, dim=-1)

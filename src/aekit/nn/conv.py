@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from aekit.errors import ConfigError
+from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
 from aekit.nn.mlp import mlp_layers
 from aekit.nn.registry import DECODERS, ENCODERS
@@ -270,7 +271,7 @@ class ConvDecoder(nn.Module):
         self.output_shape, self.start = output_shape, tuple(cfg.start)
         dense, width = mlp_layers(code_dim, list(cfg.dense), cfg.activation, cfg.slope, cfg.dropout, cfg.batch_norm)
         if cfg.project:
-            dense += [nn.Linear(width, math.prod(self.start)), make_activation(cfg.activation, cfg.slope)]
+            dense += [Linear(width, math.prod(self.start)), make_activation(cfg.activation, cfg.slope)]
         elif width != math.prod(self.start):
             raise ConfigError(
                 f"model.decoder.project: false needs a code of size {math.prod(self.start)} (start {list(self.start)}), "
@@ -283,7 +284,7 @@ class ConvDecoder(nn.Module):
         except ConfigError as err:
             raise ConfigError(f"model.decoder.{err}") from None
         if cfg.dense_output:
-            self.head = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), math.prod(output_shape)))
+            self.head = nn.Sequential(nn.Flatten(), Linear(math.prod(shape), math.prod(output_shape)))
         elif shape != output_shape:
             raise ConfigError(
                 f"model.decoder.layers: the stack turns {list(self.start)} into {list(shape)}, "

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from aekit.errors import ConfigError
+from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
 from aekit.nn.registry import DECODERS, ENCODERS
 
@@ -24,7 +25,7 @@ def mlp_layers(in_features: int, widths: list[int], activation: str, slope: floa
     layers: list[nn.Module] = []
     width = in_features
     for out in widths:
-        layers.append(nn.Linear(width, out))
+        layers.append(Linear(width, out))
         if batch_norm:
             layers.append(nn.BatchNorm1d(out))
         layers.append(make_activation(activation, slope))
@@ -88,7 +89,7 @@ class MLPDecoder(nn.Module):
         super().__init__()
         self.output_shape = tuple(output_shape)
         layers, width = mlp_layers(code_dim, widths, cfg.activation, cfg.slope, cfg.dropout, cfg.batch_norm)
-        self.net = nn.Sequential(*layers, nn.Linear(width, math.prod(output_shape)))
+        self.net = nn.Sequential(*layers, Linear(width, math.prod(output_shape)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(z.shape[0], *self.output_shape)

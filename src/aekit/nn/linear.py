@@ -1,0 +1,137 @@
+"""The fully connected layer every part uses: torch's nn.Linear, with its
+fp32 CPU matmuls run by oneDNN where torch's own BLAS is slow.
+
+Why: torch's CPU builds send fp32 matmuls to Intel MKL, and MKL runs its
+AVX2 code on CPUs that are not Intel's, even where they have AVX-512. On the
+2-core AMD EPYC (Zen 5) these benchmarks ran on, a 2048^2 fp32 matmul reaches
+~216 GFLOP/s through MKL and ~470 GFLOP/s through oneDNN (which torch also
+ships, and already uses for convolutions and bf16); the layers of the MLP
+models run 1.9-2.3x faster, and a whole training step 1.4-1.6x
+(benchmarks/README.md). Layers thinner than MIN_FEATURES (a 20-d code's
+20x400) stay with torch: oneDNN measured slower there.
+
+The parameters, the state dict and the maths are nn.Linear's: only the
+summation order inside a matmul differs, so results match torch's to fp32
+rounding, not bitwise. The choice is fixed per machine (and per
+AEKIT_CPU_LINEAR), so a seeded run repeats bitwise on the same machine.
+
+AEKIT_CPU_LINEAR=auto (default): oneDNN where torch's BLAS is MKL and the
+CPU's vendor is not Intel; `onednn`: wherever torch has oneDNN; `torch`:
+never (torch's own kernels everywhere, as a plain PyTorch script has them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+from aekit.errors import ConfigError
+
+KERNELS = ("auto", "onednn", "torch")
+MIN_FEATURES = 64
+_override: list[str] = []   # set by using_cpu_linear_kernel (innermost last)
+
+
+def cpu_vendor(cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """The CPU's vendor id ('GenuineIntel', 'AuthenticAMD', ...), None where unknown."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def has_onednn_linear() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def choose_kernel(setting: str, onednn: bool, blas_is_mkl: bool, vendor: str | None) -> str:
+    """'onednn' or 'torch' for fp32 CPU linear layers (a pure function: tested on its own)."""
+    if setting not in KERNELS:
+        raise ConfigError(f"AEKIT_CPU_LINEAR={setting!r} is not a kernel choice: use one of {', '.join(KERNELS)}")
+    if not onednn or setting == "torch":
+        return "torch"
+    if setting == "onednn":
+        return "onednn"
+    # auto: MKL dispatches its AVX2 code to every CPU that is not Intel's.
+    return "onednn" if blas_is_mkl and vendor is not None and vendor != "GenuineIntel" else "torch"
+
+
+@functools.lru_cache(maxsize=None)
+def _machine_kernel(setting: str) -> str:
+    return choose_kernel(setting, has_onednn_linear(), torch.backends.mkl.is_available(), cpu_vendor())
+
+
+def cpu_linear_kernel() -> str:
+    """The kernel fp32 CPU linear layers use now: 'onednn' or 'torch'."""
+    setting = _override[-1] if _override else os.environ.get("AEKIT_CPU_LINEAR", "auto").strip().lower() or "auto"
+    return _machine_kernel(setting)
+
+
+@contextlib.contextmanager
+def using_cpu_linear_kernel(setting: str):
+    """Within the block, linear layers use `setting` (auto | onednn | torch)."""
+    _machine_kernel(setting)   # a bad name fails here, before the block
+    _override.append(setting)
+    try:
+        yield
+    finally:
+        _override.pop()
+
+
+def onednn_mm(a: torch.Tensor, b_t: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """a @ b_t.T (+ bias) by oneDNN; strided views are read as they are, no copies."""
+    return torch.ops.mkldnn._linear_pointwise(a, b_t, bias, "none", [], "")
+
+
+class _OneDnnLinear(torch.autograd.Function):
+    """y = x W^T + b for 2-D x, with the three matmuls of forward and backward in oneDNN."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return onednn_mm(x, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad_x = onednn_mm(grad, weight.t()) if ctx.needs_input_grad[0] else None        # grad @ W
+        grad_w = onednn_mm(grad.t(), x.t()) if ctx.needs_input_grad[1] else None         # grad^T @ x
+        grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+class Linear(nn.Linear):
+    """nn.Linear (same parameters, same state dict) whose fp32 CPU matmuls go
+    through oneDNN when `cpu_linear_kernel()` says so (see the module's doc)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._use_onednn(x):
+            return F.linear(x, self.weight, self.bias)
+        flat = x if x.dim() == 2 else x.reshape(-1, self.in_features)
+        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
+            y = _OneDnnLinear.apply(flat, self.weight, self.bias)
+        else:   # inference: no autograd node to build
+            y = onednn_mm(flat, self.weight, self.bias)
+        return y if x.dim() == 2 else y.view(*x.shape[:-1], self.out_features)
+
+    def _use_onednn(self, x: torch.Tensor) -> bool:
+        return (
+            x.device.type == "cpu" and x.dtype == torch.float32 and self.weight.dtype == torch.float32
+            and min(self.in_features, self.out_features) >= MIN_FEATURES
+            and not torch.is_autocast_enabled("cpu")      # autocast picks its own (bf16) kernels
+            and not torch.compiler.is_compiling()         # compiled graphs see a plain linear
+            and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export()
+            and cpu_linear_kernel() == "onednn"
+        )
