@@ -40,6 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 from aekit.api import build_model, seed_everything
 from aekit.data import Split, load_dataset
+from aekit.nn.linear import cpu_linear_kernel
 from aekit.train.config import resolve_config
 from aekit.train.trainer import Trainer
 
@@ -275,7 +276,8 @@ def main() -> None:
     train_float = data.train.images.float().div(255)     # pythae's input: float images in [0, 1]
     val_float = data.val.images.float().div(255)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; aekit {aekit.__version__} "
-          f"({SPEED['precision']}), OpenMP waits: {aekit.OPENMP_WAIT}; "
+          f"({SPEED['precision']}), OpenMP waits: {aekit.OPENMP_WAIT}; fp32 CPU linear layers: aekit's "
+          f"{cpu_linear_kernel()} (aekit/nn/linear.py), pythae's and the minimal loop's nn.Linear: torch; "
           f"{DATA}: {len(data.train):,} / {len(data.val):,} / {len(data.test):,} images")
     with tempfile.TemporaryDirectory() as tmp:
         if args.epochs:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aekit.train.callbacks import Callback
+
 
 def checkpoint_generation(run: Path) -> int:
     """The generation named by a run folder's checkpoint/last.json (0 before the first)."""
@@ -22,3 +24,14 @@ def row_hashes(images) -> list[bytes]:
     """One SHA-1 per image (numpy array or CPU tensor), to compare sets of images."""
     flat = np.asarray(images).reshape(len(images), -1)
     return [hashlib.sha1(row.tobytes()).digest() for row in flat]
+
+
+class StopAt(Callback):
+    """Ctrl-C as the trainer sees it, at a given step."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, trainer, epoch, step_in_epoch, steps_per_epoch) -> None:
+        if trainer.state.step == self.step:
+            trainer._interrupted = True

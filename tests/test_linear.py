@@ -9,11 +9,13 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from aekit.api import train
+from aekit.api import resume, train
 from aekit.errors import ConfigError
 from aekit.nn.linear import (
     Linear, choose_kernel, cpu_linear_kernel, cpu_vendor, has_onednn_linear, using_cpu_linear_kernel,
 )
+
+from helpers import StopAt
 
 ONEDNN_OP = "mkldnn._linear_pointwise"
 
@@ -157,3 +159,18 @@ def test_onednn_training_repeats_bitwise_and_follows_torchs(tmp_path, monkeypatc
         assert o["val_loss"] == pytest.approx(r["val_loss"], rel=2e-3)
     assert run_a.history[-1]["val_loss"] < 0.5 * 784 * 0.6931
     assert any(not torch.equal(a[n], t[n]) for n in a)   # the kernels really differed
+
+
+def test_a_resumed_run_keeps_its_kernel_whatever_the_environment_says(tmp_path, monkeypatch):
+    kw = dict(data="digits-sample", epochs=1, seed=6, batch_size=128)
+    monkeypatch.setenv("AEKIT_CPU_LINEAR", "onednn")
+    train("vae-kingma", **kw, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        train("vae-kingma", **kw, out=tmp_path / "cut", callbacks=[StopAt(9)])
+    monkeypatch.setenv("AEKIT_CPU_LINEAR", "torch")   # e.g. a new shell
+    resume(tmp_path / "cut")
+    a = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    b = load_file(str(tmp_path / "cut" / "model.safetensors"))
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert cpu_linear_kernel() == "torch"   # the run's choice did not leak out of it

@@ -76,13 +76,16 @@ def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(tmp_path):
 
 
 def test_sigint_checkpoints_then_resume_completes_identically(tmp_path):
-    reference = train("vae-kingma", data="digits-sample", epochs=2, seed=3, batch_size=256,
-                            out=tmp_path / "reference")
+    # 8 epochs of ~0.15 s: Ctrl-C, sent once the first epoch's metrics are
+    # written, lands well inside the run.
+    reference = train("vae-kingma", data="digits-sample", epochs=8, seed=3, batch_size=256,
+                      out=tmp_path / "reference")
     run = tmp_path / "interrupted"
-    proc = cli(*ARGS[:-2], "--out", str(run))   # epoch checkpoints only
-    while proc.poll() is None and not (run / "metrics.jsonl").exists() and not (run / "images").exists():
-        time.sleep(0.01)
-    time.sleep(0.3)
+    args = ARGS[:-2]   # epoch checkpoints only
+    args[args.index("--epochs") + 1] = "8"
+    proc = cli(*args, "--out", str(run))
+    while proc.poll() is None and not (run / "metrics.jsonl").exists():
+        time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
     assert proc.wait() == 130, proc.stderr.read().decode()
     assert checkpoint_generation(run) >= 1

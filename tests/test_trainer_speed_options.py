@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from aekit.api import resume, train
-from aekit.train.callbacks import Callback
+from helpers import StopAt
 
 
 def test_compiled_run_trains_and_follows_the_eager_run():
@@ -21,17 +21,6 @@ def test_compiled_run_trains_and_follows_the_eager_run():
         assert c["train_loss"] == pytest.approx(e["train_loss"], rel=1e-3)
         assert c["val_loss"] == pytest.approx(e["val_loss"], rel=1e-3)
     assert compiled.history[-1]["val_loss"] < 0.9 * 784 * 0.6931   # learned: below the coin-flip BCE
-
-
-class StopAt(Callback):
-    """Ctrl-C as the trainer sees it, at a given step."""
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, trainer, epoch, step_in_epoch, steps_per_epoch) -> None:
-        if trainer.state.step == self.step:
-            trainer._interrupted = True
 
 
 def test_channels_last_conv_resumes_bitwise(tmp_path):

@@ -80,6 +80,7 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
         "epoch": st.epoch, "step": st.step, "step_in_epoch": st.step_in_epoch,
         "history": st.history, "best_val_loss": st.best_val_loss, "bad_epochs": st.bad_epochs,
         "stopped_early": st.stopped_early,
+        "cpu_linear": trainer.cpu_linear,
         "optimizer": _flatten_optimizer("optimizer", trainer.optimizer, tensors),
         "critic_optimizer": (_flatten_optimizer("critic_optimizer", trainer.critic_optimizer, tensors)
                              if trainer.critic_optimizer is not None else None),

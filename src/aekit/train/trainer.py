@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # typing only: the trainer needs tensors, not the data layer
     from aekit.data import Split
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
+from aekit.nn.linear import cpu_linear_kernel, using_cpu_linear_kernel
 from aekit.train.callbacks import Callback, CallbackList
 from aekit.train.config import TrainConfig
 from aekit.train.device import resolve_device, usable_cpu_threads
@@ -103,6 +104,9 @@ class Trainer:
         # fp16 gradients underflow without loss scaling; the scaler's state is checkpointed.
         self.scaler = torch.amp.GradScaler("cuda") if config.precision == "fp16" else None
         self.state = TrainState()
+        # The linear layers' CPU kernel is part of the run (checkpointed): a
+        # resumed run keeps it whatever AEKIT_CPU_LINEAR says, and so continues bit for bit.
+        self.cpu_linear = cpu_linear_kernel()
         self.epoch_sums: dict[str, torch.Tensor] = {}
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.callbacks = CallbackList(callbacks)
@@ -137,6 +141,10 @@ class Trainer:
             self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
 
     def fit(self) -> list[dict]:
+        with using_cpu_linear_kernel(self.cpu_linear):
+            return self._fit()
+
+    def _fit(self) -> list[dict]:
         cfg = self.config
         self.callbacks.on_fit_start(self)
         previous = self._catch_sigint()
