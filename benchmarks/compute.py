@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from aekit.api import build_model
 from aekit.data import load_dataset
-from aekit.nn.linear import onednn_mm, using_cpu_linear_kernel
+from aekit.nn.linear import onednn_linear, using_cpu_linear_kernel
 from aekit.train.config import resolve_config
 from aekit.train.trainer import uses_channels_last
 
@@ -104,7 +104,7 @@ def matmul_peak_gflops(n: int = 2048, reps: int = 5, dtype: torch.dtype = torch.
     if device.startswith("cuda"):
         n, reps = 8192, 20   # a GPU needs a larger problem to reach its peak
     a, b = (torch.randn(n, n, dtype=dtype, device=device) for _ in range(2))
-    mm = (lambda: onednn_mm(a, b)) if onednn else (lambda: a @ b)
+    mm = (lambda: onednn_linear(a, b)) if onednn else (lambda: a @ b)
     mm()   # warm-up: thread pool and MKL's buffers (or the GPU's kernels)
     best = float("inf")
     for _ in range(reps):

@@ -29,7 +29,6 @@ import os
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
 from aekit.errors import ConfigError
 
@@ -71,6 +70,7 @@ def _machine_kernel(setting: str) -> str:
     return choose_kernel(setting, has_onednn_linear(), torch.backends.mkl.is_available(), cpu_vendor())
 
 
+@torch.compiler.assume_constant_result   # read once when a graph is compiled: no graph break
 def cpu_linear_kernel() -> str:
     """The kernel fp32 CPU linear layers use now: 'onednn' or 'torch'."""
     setting = _override[-1] if _override else os.environ.get("AEKIT_CPU_LINEAR", "auto").strip().lower() or "auto"
@@ -88,28 +88,36 @@ def using_cpu_linear_kernel(setting: str):
         _override.pop()
 
 
-def onednn_mm(a: torch.Tensor, b_t: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """a @ b_t.T (+ bias) by oneDNN; strided views are read as they are, no copies."""
-    return torch.ops.mkldnn._linear_pointwise(a, b_t, bias, "none", [], "")
+@torch.library.custom_op("aekit::onednn_linear", mutates_args=())
+def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ weight.T (+ bias) for 2-D x by oneDNN; strided views are read as
+    they are. A custom op, not an autograd.Function: torch.compile keeps it
+    as one opaque call (inductor cannot lower oneDNN's linear in a training
+    graph) and fuses the elementwise work around it."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
-class _OneDnnLinear(torch.autograd.Function):
-    """y = x W^T + b for 2-D x, with the three matmuls of forward and backward in oneDNN."""
+@onednn_linear.register_fake
+def _(x, weight, bias=None):
+    return x.new_empty(x.shape[0], weight.shape[0])
 
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return onednn_mm(x, weight, bias)
 
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        grad_x = onednn_mm(grad, weight.t()) if ctx.needs_input_grad[0] else None        # grad @ W
-        grad_w = onednn_mm(grad.t(), x.t()) if ctx.needs_input_grad[1] else None         # grad^T @ x
-        grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return grad_x, grad_w, grad_b
+def _save_inputs(ctx, inputs, output):
+    x, weight, bias = inputs
+    ctx.save_for_backward(x, weight)
+    ctx.has_bias = bias is not None
+
+
+def _backward(ctx, grad):
+    # The gradients are oneDNN matmuls too (and differentiable in turn).
+    x, weight = ctx.saved_tensors
+    grad_x = onednn_linear(grad, weight.t()) if ctx.needs_input_grad[0] else None        # grad @ W
+    grad_w = onednn_linear(grad.t(), x.t()) if ctx.needs_input_grad[1] else None         # grad^T @ x
+    grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+    return grad_x, grad_w, grad_b
+
+
+onednn_linear.register_autograd(_backward, setup_context=_save_inputs)
 
 
 class Linear(nn.Linear):
@@ -119,19 +127,18 @@ class Linear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._use_onednn(x):
             return F.linear(x, self.weight, self.bias)
-        flat = x if x.dim() == 2 else x.reshape(-1, self.in_features)
-        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
-            y = _OneDnnLinear.apply(flat, self.weight, self.bias)
-        else:   # inference: no autograd node to build
-            y = onednn_mm(flat, self.weight, self.bias)
-        return y if x.dim() == 2 else y.view(*x.shape[:-1], self.out_features)
+        if x.dim() == 2:
+            return onednn_linear(x, self.weight, self.bias)
+        y = onednn_linear(x.reshape(-1, self.in_features), self.weight, self.bias)
+        return y.view(*x.shape[:-1], self.out_features)
 
     def _use_onednn(self, x: torch.Tensor) -> bool:
         return (
             x.device.type == "cpu" and x.dtype == torch.float32 and self.weight.dtype == torch.float32
             and min(self.in_features, self.out_features) >= MIN_FEATURES
             and not torch.is_autocast_enabled("cpu")      # autocast picks its own (bf16) kernels
-            and not torch.compiler.is_compiling()         # compiled graphs see a plain linear
+            and x.numel() > 0                              # oneDNN refuses empty batches
             and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export()
+            and not torch.compiler.is_exporting()         # exported graphs hold a plain linear
             and cpu_linear_kernel() == "onednn"
         )
