@@ -51,7 +51,7 @@ def _step_flops(model, x) -> int:
 
 _MATMULS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
             torch.ops.aten.convolution.default, torch.ops.aten.convolution_backward.default,
-            torch.ops.mkldnn._linear_pointwise.default}
+            torch.ops.aekit.onednn_linear.default}   # aekit's oneDNN linear (aekit/nn/linear.py)
 
 
 class _RecordMatmuls(TorchDispatchMode):
