@@ -19,13 +19,9 @@ from aekit.train.config import resolve_config
 from compute import sync
 
 
+@using_cpu_linear_kernel("torch")   # a fresh context per call (contextlib's decorator form)
 def hand_loop(preset: str, batch: int, data: str, epochs: int, device: str = "cpu") -> tuple[float, float]:
     """(images/s over the whole wall time, set-up included; images/s of the training loop alone)."""
-    with using_cpu_linear_kernel("torch"):
-        return _hand_loop(preset, batch, data, epochs, device)
-
-
-def _hand_loop(preset, batch, data, epochs, device):
     start = time.perf_counter()
     cfg = resolve_config(preset, overrides={"data.name": data, "train.batch_size": batch})
     ds = load_dataset(data, val_fraction=cfg.data.val_fraction, seed=0)   # aekit's split: same train images

@@ -48,7 +48,6 @@ CASES = [
 SAME_OPTIMISER = ["train.optimizer=adam"]
 VARIANTS = {"aekit": [], "+compile": ["train.compile=true"], "+bf16": ["train.precision=bf16"]}
 DEVICE = {"name": "cpu"}   # set from --device
-ONEDNN = False             # whether to measure oneDNN's fp32 matmul peak (CPU, torch built with it)
 
 
 def aekit_run(preset, batch, data, epochs, sets) -> tuple[float, float]:
@@ -71,6 +70,7 @@ def subset(data: str, n: int, folder: str) -> str:
 
 
 def measure(cases, rounds, quick, folder):
+    onednn = DEVICE["name"] == "cpu" and has_onednn_linear()   # also measure oneDNN's fp32 matmul peak
     for preset, batch, data, epochs, speed in cases:
         if quick:
             data, epochs = subset(data, 12_000, folder), 1
@@ -84,7 +84,7 @@ def measure(cases, rounds, quick, folder):
         for r in range(rounds):
             peaks.append(matmul_peak_gflops(device=DEVICE["name"]))
             bf16_peaks.append(matmul_peak_gflops(dtype=torch.bfloat16, device=DEVICE["name"]))
-            if ONEDNN:
+            if onednn:
                 onednn_peaks.append(matmul_peak_gflops(onednn=True))
             order = ["hand"] + list(variants)
             for v in order[r % len(order):] + order[:r % len(order)]:   # rotate who goes first
@@ -94,15 +94,15 @@ def measure(cases, rounds, quick, folder):
                 loop[v].append(l)
         ceiling = step_matmuls_gflops(preset, data, batch, reps=200 if speed else 20, device=DEVICE["name"])
         peak, bf16_peak = statistics.median(peaks), statistics.median(bf16_peaks)
-        onednn_peak = statistics.median(onednn_peaks) if ONEDNN else None
+        onednn_peak = statistics.median(onednn_peaks) if onednn else None
         hand = statistics.median(wall["hand"])
         print(f"\n{preset} (batch {batch}, {epochs} epoch(s) of {os.path.basename(data)}), "
               f"{flops / 1e6:.1f} MFLOP/image, matmul peaks: torch a @ b {peak:.0f} GFLOP/s fp32, "
-              f"{bf16_peak:.0f} bf16" + (f"; oneDNN {onednn_peak:.0f} fp32" if ONEDNN else ""))
+              f"{bf16_peak:.0f} bf16" + (f"; oneDNN {onednn_peak:.0f} fp32" if onednn else ""))
 
         def shares(gf, bf16=False):
             out = f"{100 * gf / peak:3.0f}% of torch's fp32 peak"
-            if ONEDNN:
+            if onednn:
                 out += f", {100 * gf / onednn_peak:3.0f}% of oneDNN's"
             return out + (f", {100 * gf / bf16_peak:3.0f}% of the bf16 peak" if bf16 else "")
         print(f"  {'(ceiling)':14s} the step's own matmuls/convs (aekit's kernels) replayed alone: "
@@ -183,8 +183,6 @@ def main():
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error("--device cuda: this machine has no CUDA GPU (or torch is a CPU build)")
     DEVICE["name"] = args.device
-    global ONEDNN
-    ONEDNN = args.device == "cpu" and has_onednn_linear()
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds = 1 if args.quick else args.rounds
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "

@@ -137,7 +137,7 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     st.history, st.generation = meta["history"], meta["generation"]
     st.best_val_loss, st.bad_epochs = meta["best_val_loss"], meta["bad_epochs"]
     st.stopped_early = meta.get("stopped_early", False)
-    trainer.cpu_linear = meta.get("cpu_linear", "torch")   # runs from before aekit's Linear had torch's kernels
+    trainer.cpu_linear = meta.get("cpu_linear", "torch")   # older checkpoints: all layers had torch's kernels
     trainer.epoch_sums = {name: tensors[f"sums.{name}"].to(device).reshape(()) for name in meta["epoch_sums"]}
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
