@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aekit.openmp import usable_cpus  # does not load torch
+from aekit.cpu import tune_cpu, usable_cpus  # does not load torch
 
 # Under pytest-xdist, each worker gets its share of the cores: N workers with
 # all cores' threads each would make every parallel op wait for a thread that
@@ -16,9 +16,9 @@ if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     os.environ["OMP_NUM_THREADS"] = str(max(1, usable_cpus() // workers))
 
-# Before any test module imports torch: aekit chooses torch's OpenMP wait
-# policy at import (see aekit/openmp.py), which only works before torch loads.
-import aekit  # noqa: E402,F401
+# Before any test module imports torch, as the `aekit` command does: how
+# torch's OpenMP threads wait (aekit/cpu.py) only takes effect before it loads.
+tune_cpu()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()

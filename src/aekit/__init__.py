@@ -6,20 +6,11 @@
 
 The names below load on first use, so `import aekit.nn` (or the CLI's
 `--help`) does not pay for matplotlib, the datasets or the trainer.
+Importing aekit changes nothing in the process: CPU tuning is the explicit
+`aekit.tune_cpu()` (before `import torch`; the `aekit` command calls it).
 """
 
-import os
-import sys
 from importlib import import_module
-
-from aekit import openmp as _openmp
-
-# Before torch loads its OpenMP runtime (read once, at load): idle OpenMP
-# threads spin briefly on a quiet machine and sleep on a loaded one; either
-# way is 1.6-2x faster than the other in its own case (see aekit/openmp.py).
-# 'late' when torch came first: its runtime has read the environment already.
-OPENMP_WAIT = ("late" if "torch" in sys.modules else
-               _openmp.choose_wait_policy(os.environ, _openmp.usable_cpus(), _openmp.busy_elsewhere()))
 
 __version__ = "0.1.0"
 
@@ -30,6 +21,7 @@ _EXPORTS = {
     "load_model": "aekit.io", "save_model": "aekit.io",
     "Autoencoder": "aekit.models", "ModelConfig": "aekit.models",
     "list_presets": "aekit.models.presets",
+    "tune_cpu": "aekit.cpu",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

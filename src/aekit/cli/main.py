@@ -7,6 +7,7 @@ import sys
 import click
 
 from aekit import __version__
+from aekit.cpu import tune_cpu
 from aekit.errors import AekitError
 
 
@@ -129,6 +130,8 @@ def datasets():
 
 
 def main(argv=None):
+    # Before anything loads torch: how its OpenMP threads wait (aekit/cpu.py).
+    tune_cpu()
     cli.main(args=argv, prog_name="aekit")
 
 

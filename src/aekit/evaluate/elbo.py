@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import torch
 
+from aekit.cpu import flushing_denormals
 from aekit.models.autoencoder import Autoencoder
 
 
 @torch.inference_mode()
+@flushing_denormals()   # as in training: no slow path on Intel CPUs
 def elbo(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
     """Mean per-image {"elbo", "recon", "kl"} over `images` (uint8), eval mode,
     with a fixed seed for the sampled codes so two calls compare fairly."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import torch
 
+from aekit.cpu import flushing_denormals
 from aekit.models.autoencoder import Autoencoder
 
 
 @torch.inference_mode()
+@flushing_denormals()   # as in training: no slow path on Intel CPUs
 def reconstruct(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Reconstructions in [0, 1] (eval mode: no corruption, no dropout), on the CPU."""
     device = next(model.parameters()).device

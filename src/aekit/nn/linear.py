@@ -70,11 +70,18 @@ def _machine_kernel(setting: str) -> str:
     return choose_kernel(setting, has_onednn_linear(), torch.backends.mkl.is_available(), cpu_vendor())
 
 
-@torch.compiler.assume_constant_result   # read once when a graph is compiled: no graph break
 def cpu_linear_kernel() -> str:
     """The kernel fp32 CPU linear layers use now: 'onednn' or 'torch'."""
     setting = _override[-1] if _override else os.environ.get("AEKIT_CPU_LINEAR", "auto").strip().lower() or "auto"
     return _machine_kernel(setting)
+
+
+def compile_kernel_choice_as_constant() -> None:
+    """Before torch.compile: graphs read the kernel choice once, when they are
+    compiled, instead of breaking at the lookup. Marks `cpu_linear_kernel` in
+    place (documented: the same function is returned). Not done at import:
+    it loads torch._dynamo (~1 s, and it writes os.environ)."""
+    torch.compiler.assume_constant_result(cpu_linear_kernel)
 
 
 @contextlib.contextmanager

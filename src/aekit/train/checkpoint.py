@@ -81,6 +81,7 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
         "history": st.history, "best_val_loss": st.best_val_loss, "bad_epochs": st.bad_epochs,
         "stopped_early": st.stopped_early,
         "cpu_linear": trainer.cpu_linear,
+        "flush_denormal": trainer.flush_denormal,
         "optimizer": _flatten_optimizer("optimizer", trainer.optimizer, tensors),
         "critic_optimizer": (_flatten_optimizer("critic_optimizer", trainer.critic_optimizer, tensors)
                              if trainer.critic_optimizer is not None else None),
@@ -138,6 +139,7 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     st.best_val_loss, st.bad_epochs = meta["best_val_loss"], meta["bad_epochs"]
     st.stopped_early = meta.get("stopped_early", False)
     trainer.cpu_linear = meta.get("cpu_linear", "torch")   # older checkpoints: all layers had torch's kernels
+    trainer.flush_denormal = meta.get("flush_denormal", False)   # older checkpoints: never flushed
     trainer.epoch_sums = {name: tensors[f"sums.{name}"].to(device).reshape(()) for name in meta["epoch_sums"]}
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():

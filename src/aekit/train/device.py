@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from aekit.errors import ConfigError
-from aekit.openmp import usable_cpus
+from aekit.cpu import usable_cpus
 
 
 def resolve_device(name: str = "auto") -> torch.device:

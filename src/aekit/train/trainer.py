@@ -20,9 +20,10 @@ import torch
 
 if TYPE_CHECKING:  # typing only: the trainer needs tensors, not the data layer
     from aekit.data import Split
+from aekit.cpu import flushing_denormals
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
-from aekit.nn.linear import cpu_linear_kernel, using_cpu_linear_kernel
+from aekit.nn.linear import compile_kernel_choice_as_constant, cpu_linear_kernel, using_cpu_linear_kernel
 from aekit.train.callbacks import Callback, CallbackList
 from aekit.train.config import TrainConfig
 from aekit.train.device import resolve_device, usable_cpu_threads
@@ -96,6 +97,7 @@ class Trainer:
             # the same random numbers as without compile, so a compiled run
             # follows an eager run of the same seed up to rounding. dynamic=False
             # and an epoch's short last batch run eagerly: one compile, not two.
+            compile_kernel_choice_as_constant()
             self.loss_fn = torch.compile(self.eager_loss_fn, dynamic=False, options={"fallback_random": True})
         self.scheduler = make_scheduler(config, self.optimizer)
         if config.precision == "fp16" and self.device.type != "cuda":
@@ -107,6 +109,8 @@ class Trainer:
         # The linear layers' CPU kernel is part of the run (checkpointed): a
         # resumed run keeps it whatever AEKIT_CPU_LINEAR says, and so continues bit for bit.
         self.cpu_linear = cpu_linear_kernel()
+        # So is denormal flushing (it changes rounding): a resumed run keeps its own.
+        self.flush_denormal = config.flush_denormal
         self.epoch_sums: dict[str, torch.Tensor] = {}
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.callbacks = CallbackList(callbacks)
@@ -141,7 +145,7 @@ class Trainer:
             self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
 
     def fit(self) -> list[dict]:
-        with using_cpu_linear_kernel(self.cpu_linear):
+        with using_cpu_linear_kernel(self.cpu_linear), flushing_denormals(self.flush_denormal):
             return self._fit()
 
     def _fit(self) -> list[dict]:
