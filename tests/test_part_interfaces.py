@@ -105,7 +105,8 @@ def test_importing_aekit_nn_registers_every_part():
     # registers every part (a module it forgot to import would drop out of both silently).
     assert {r.what: sorted(r.kinds) for r in KINDS} == {
         "encoder": ["conv", "mlp"], "decoder": ["conv", "mlp"], "bottleneck": ["deterministic", "gaussian"],
-        "likelihood": ["bernoulli", "gaussian"], "corruption": ["dropout", "gaussian", "masking", "none", "salt_pepper"],
+        "likelihood": ["bernoulli", "gaussian"],
+        "corruption": ["dropout", "gaussian", "masking", "none", "salt_pepper"],
         "regulariser": ["adversarial", "kl", "l1"], "prior": ["gaussian", "mixture", "uniform"],
     }
 
