@@ -106,7 +106,7 @@ class Code(NamedTuple):
     # The stochastic bottleneck that drew `z` (None for a deterministic code):
     # the KL term asks it for the code's divergence from the prior, so each
     # kind of distribution brings its own divergence.
-    bottleneck: "StochasticBottleneck | None" = None
+    bottleneck: StochasticBottleneck | None = None
 
 
 class Bottleneck(nn.Module, ABC):
