@@ -3,13 +3,20 @@ oneDNN where chosen; the choice rule; and the paths that must keep torch's."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import warnings
+from types import SimpleNamespace
+
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from aekit.api import resume, train
 from aekit.errors import ConfigError
+from aekit.nn import linear
 from aekit.nn.linear import (
     Linear, choose_kernel, cpu_linear_kernel, cpu_vendor, has_onednn_linear, using_cpu_linear_kernel,
 )
@@ -35,10 +42,76 @@ def ops_of(fn) -> list[str]:
     return rec.names
 
 
-def test_torch_ships_the_onednn_linear_here():
-    # The x86 CPU wheel of torch that aekit installs has oneDNN; every test
-    # below that forces the oneDNN path relies on it (none is skipped).
-    assert has_onednn_linear()
+@pytest.fixture
+def fresh_check():
+    """The once-per-process check of oneDNN's op, forgotten before and after the test."""
+    has_onednn_linear.cache_clear()
+    linear._machine_kernel.cache_clear()
+    yield
+    has_onednn_linear.cache_clear()
+    linear._machine_kernel.cache_clear()
+
+
+def test_torch_ships_the_onednn_linear_here(fresh_check):
+    # The x86 CPU wheel of torch that aekit installs has oneDNN, and its private
+    # op passes the check quietly; every test below that forces the oneDNN path
+    # relies on it (none is skipped).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert linear.onednn_linear_problem() is None
+        assert has_onednn_linear()
+
+
+def test_importing_aekit_runs_no_check():
+    # The check runs on first use, never at import: importing does no work.
+    code = ("import aekit, aekit.nn, aekit.models, aekit.api, aekit.train.trainer; from aekit.nn import linear; "
+            "print(linear.has_onednn_linear.cache_info().misses, linear._machine_kernel.cache_info().misses)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "0"]
+
+
+def _raise_type_error(*args):
+    raise TypeError("_linear_pointwise() takes 4 positional arguments but 6 were given")
+
+
+BROKEN_OPS = {   # how a torch release could break the private op, and the reason the notice gives
+    "missing": (SimpleNamespace(), "has no torch.ops.mkldnn._linear_pointwise"),
+    "new signature": (SimpleNamespace(_linear_pointwise=_raise_type_error),
+                      "failed (TypeError: _linear_pointwise() takes 4"),
+    "wrong values": (SimpleNamespace(_linear_pointwise=lambda x, w, b, *rest: F.linear(x, w)),   # drops the bias
+                     "no longer computes x @ weight.T + bias"),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_OPS)
+def test_a_broken_private_op_falls_back_to_torch_with_one_notice(broken, fresh_check, monkeypatch):
+    namespace, reason = BROKEN_OPS[broken]
+    monkeypatch.setattr(torch.ops, "mkldnn", namespace)
+    monkeypatch.setenv("AEKIT_CPU_LINEAR", "onednn")   # asked for oneDNN, which is not there
+    layer = Linear(300, 200)
+    x = torch.randn(8, 300, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")   # every warning recorded, not only the first of its place
+        outputs = [layer(x) for _ in range(3)]   # the check runs here, on first use
+        with using_cpu_linear_kernel("auto"):
+            outputs.append(layer(x))
+        names = ops_of(lambda: layer(x).sum().backward())
+    notices = [str(w.message) for w in caught]
+    assert len(notices) == 1, notices
+    assert notices[0].startswith("aekit: linear layers use torch's kernels, not oneDNN's")
+    assert reason in notices[0] and "AEKIT_CPU_LINEAR=torch" in notices[0]
+    assert cpu_linear_kernel() == "torch" and ONEDNN_OP not in names
+    for y in outputs:
+        assert torch.equal(y, F.linear(x, layer.weight, layer.bias))
+
+
+def test_choosing_torchs_kernel_skips_the_check_and_its_notice(fresh_check, monkeypatch):
+    monkeypatch.setattr(torch.ops, "mkldnn", SimpleNamespace())
+    monkeypatch.setenv("AEKIT_CPU_LINEAR", "torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Linear(300, 200)(torch.randn(8, 300))
+    assert has_onednn_linear.cache_info().misses == 0
 
 
 @pytest.mark.parametrize("setting, onednn, mkl, vendor, expected", [

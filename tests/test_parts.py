@@ -8,7 +8,7 @@ import torch
 from aekit.errors import ConfigError
 from aekit.nn import BOTTLENECKS, DECODERS, ENCODERS, LIKELIHOODS, REGULARISERS
 from aekit.nn.activations import make_activation
-from aekit.nn.regularisers import gaussian_kl
+from aekit.nn.bottlenecks import gaussian_kl
 
 
 def test_mlp_encoder_decoder_shapes_and_mirroring():

@@ -22,14 +22,19 @@ from aekit.errors import ConfigError
 
 
 class TaggedRegistry:
-    """Maps a ``type`` tag to the config dataclass of one kind of part."""
+    """Maps a ``type`` tag to the config dataclass of one kind of part. With
+    `base`, every registered config must derive from it (the kind's interface)."""
 
-    def __init__(self, what: str):
+    def __init__(self, what: str, base: type | None = None):
         self.what = what
+        self.base = base
         self.kinds: dict[str, type] = {}
 
     def register(self, tag: str):
         def decorate(cls):
+            if self.base is not None and not issubclass(cls, self.base):
+                # A bug in the module defining the part, caught when it is imported.
+                raise TypeError(f"{self.what} {tag!r}: {cls.__name__} must derive from {self.base.__name__}")
             self.kinds[tag] = cls
             cls.TYPE = tag
             return cls

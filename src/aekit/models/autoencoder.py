@@ -2,7 +2,8 @@
 
 Every job talks to this small interface: `encode`, `decode`, `forward`
 (reconstruct) and `loss`. Variants differ only in the parts they are built
-from, never in code here.
+from, never in code here; what it asks of each part is stated once in
+aekit/nn/interfaces.py, and each part is checked against it when built.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig
+from aekit.nn.interfaces import (
+    Bottleneck, Corruption, CriticRegulariser, Decoder, Encoder, Likelihood, Regulariser, build_part,
+)
 from aekit.schema import to_dict
 
 
@@ -39,14 +43,18 @@ class Autoencoder(nn.Module):
         self.input_shape = tuple(config.input_shape)
         low, high = (0.0, 1.0) if config.data_range == "unit" else (-1.0, 1.0)
         self.data_range = (low, high)
-        self.corruption = config.corruption.build(self.data_range)
-        self.encoder = config.encoder.build(self.input_shape)
-        self.bottleneck = config.bottleneck.build(self.encoder.out_features)
-        self.decoder = config.decoder.build(self.bottleneck.dim, self.input_shape, config.encoder)
-        self.likelihood = config.likelihood.build(self.input_shape)
-        self.regularisers = nn.ModuleList(r.build(self.bottleneck.dim) for r in config.regularisers)
+        self.corruption = build_part(config.corruption, Corruption, "model.corruption", self.data_range)
+        self.encoder = build_part(config.encoder, Encoder, "model.encoder", self.input_shape)
+        self.bottleneck = build_part(config.bottleneck, Bottleneck, "model.bottleneck", self.encoder.out_features)
+        self.decoder = build_part(config.decoder, Decoder, "model.decoder",
+                                  self.bottleneck.dim, self.input_shape, config.encoder)
+        self.likelihood = build_part(config.likelihood, Likelihood, "model.likelihood", self.input_shape)
+        self.regularisers = nn.ModuleList(
+            build_part(r, Regulariser, f"model.regularisers[{i}]", self.bottleneck.dim)
+            for i, r in enumerate(config.regularisers)
+        )
         for reg in self.regularisers:
-            if getattr(reg, "needs_stochastic", False) and not self.bottleneck.stochastic:
+            if reg.needs_stochastic and not self.bottleneck.stochastic:
                 raise ConfigError(
                     f"regulariser {reg.name!r} needs a stochastic code: set bottleneck.type to gaussian"
                 )
@@ -111,11 +119,11 @@ class Autoencoder(nn.Module):
         return Loss(total.mean(), terms)
 
     # -- adversarial critics (trained by the trainer with their own optimiser) --
-    def critics(self) -> list[nn.Module]:
+    def critics(self) -> list[CriticRegulariser]:
         """Regularisers with a critic network (the adversarial autoencoder's
         discriminator). Their parameters are not the autoencoder's: the main
         optimiser must not touch them."""
-        return [reg for reg in self.regularisers if getattr(reg, "has_critic", False)]
+        return [reg for reg in self.regularisers if reg.has_critic]
 
     def critic_parameters(self) -> list[nn.Parameter]:
         return [p for critic in self.critics() for p in critic.parameters()]

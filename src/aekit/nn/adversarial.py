@@ -22,7 +22,7 @@ from torch.func import functional_call
 
 from aekit.errors import ConfigError
 from aekit.nn.linear import Linear
-from aekit.nn.bottlenecks import Code
+from aekit.nn.interfaces import Code, CriticRegulariser, Prior, RegulariserConfig, build_part
 from aekit.nn.mlp import mlp_layers
 from aekit.nn.registry import PRIORS, REGULARISERS
 from aekit.schema import tagged
@@ -33,7 +33,7 @@ from aekit.nn import priors  # noqa: F401
 
 @REGULARISERS.register("adversarial")
 @dataclass
-class AdversarialConfig:
+class AdversarialConfig(RegulariserConfig):
     prior: Any = tagged(PRIORS, "gaussian")
     weight: float = 1.0               # of the encoder's generator loss against the reconstruction term
     widths: list[int] = field(default_factory=lambda: [256, 256])   # the discriminator's hidden layers
@@ -51,14 +51,13 @@ class AdversarialConfig:
         return Adversarial(self, code_dim)
 
 
-class Adversarial(nn.Module):
+class Adversarial(CriticRegulariser):
     name = "adversarial"
-    has_critic = True
 
     def __init__(self, cfg: AdversarialConfig, code_dim: int):
         super().__init__()
         self.weight, self.warmup_steps = cfg.weight, cfg.warmup_steps
-        self.prior = cfg.prior.build(code_dim)
+        self.prior = build_part(cfg.prior, Prior, "adversarial.prior", code_dim)
         hidden, width = mlp_layers(code_dim, list(cfg.widths), cfg.activation, cfg.slope, 0.0, False)
         self.critic = nn.Sequential(*hidden, Linear(width, 1))
 

@@ -1,15 +1,15 @@
 """Bottlenecks: map encoder features [B, F] to a code.
 
-Every bottleneck returns a `Code`: `z` is what the decoder sees during the
-loss, `mean` is the deterministic code used at inference (encode, latent maps,
-compression). A Gaussian bottleneck also returns its log-variance so that a KL
-regulariser (a separate part) can use it.
+Every bottleneck returns a `Code` (interfaces.py): `z` is what the decoder
+sees during the loss, `mean` is the deterministic code used at inference
+(encode, latent maps, compression). A Gaussian bottleneck also returns its
+log-variance, and names itself in the Code so that the KL term (a separate
+part) asks it for the code's divergence from the prior.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -17,17 +17,19 @@ from torch import nn
 from aekit.errors import ConfigError
 from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
+from aekit.nn.interfaces import Bottleneck, BottleneckConfig, Code, StochasticBottleneck
 from aekit.nn.registry import BOTTLENECKS
 
+__all__ = ["Code", "Deterministic", "DeterministicConfig", "Gaussian", "GaussianConfig", "gaussian_kl"]
 
-class Code(NamedTuple):
-    z: torch.Tensor
-    mean: torch.Tensor
-    logvar: torch.Tensor | None = None
+
+def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, I)) per image, in nats (closed form)."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
 @dataclass
-class _CodeSize:
+class _CodeSize(BottleneckConfig):
     dim: int = 20
 
     def validate(self):
@@ -56,9 +58,7 @@ class DeterministicConfig(_CodeSize):
         return Deterministic(in_features, self.dim, self.activation, self.linear)
 
 
-class Deterministic(nn.Module):
-    stochastic = False
-
+class Deterministic(Bottleneck):
     def __init__(self, in_features: int, dim: int, activation: str | None, linear: bool = True):
         super().__init__()
         self.dim = dim
@@ -79,8 +79,8 @@ class GaussianConfig(_CodeSize):
         return Gaussian(in_features, self.dim)
 
 
-class Gaussian(nn.Module):
-    stochastic = True
+class Gaussian(StochasticBottleneck):
+    """Its prior is N(0, I): `kl` is the closed form against it."""
 
     def __init__(self, in_features: int, dim: int):
         super().__init__()
@@ -90,6 +90,9 @@ class Gaussian(nn.Module):
     def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
         mean, logvar = self.linear(h).chunk(2, dim=-1)
         if not sample:
-            return Code(mean, mean, logvar)
+            return Code(mean, mean, logvar, self)
         z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
-        return Code(z, mean, logvar)
+        return Code(z, mean, logvar, self)
+
+    def kl(self, code: Code) -> torch.Tensor:
+        return gaussian_kl(code.mean, code.logvar)

@@ -34,6 +34,7 @@ from torch import nn
 from aekit.errors import ConfigError
 from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
+from aekit.nn.interfaces import Decoder, DecoderConfig, Encoder, EncoderConfig
 from aekit.nn.mlp import mlp_layers
 from aekit.nn.registry import DECODERS, ENCODERS
 
@@ -196,7 +197,7 @@ class _ConvOptions:
 
 @ENCODERS.register("conv")
 @dataclass
-class ConvEncoderConfig(_ConvOptions):
+class ConvEncoderConfig(_ConvOptions, EncoderConfig):
     layers: list[ConvLayer] = field(default_factory=lambda: [
         ConvLayer(filters=32, kernel=3, stride=2, padding="same"),
         ConvLayer(filters=64, kernel=3, stride=2, padding="same"),
@@ -221,7 +222,7 @@ def apply_init(module: nn.Module, init: str) -> None:
             nn.init.zeros_(m.bias)
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(Encoder):
     def __init__(self, cfg: ConvEncoderConfig, input_shape):
         super().__init__()
         try:
@@ -240,7 +241,7 @@ class ConvEncoder(nn.Module):
 
 @DECODERS.register("conv")
 @dataclass
-class ConvDecoderConfig(_ConvOptions):
+class ConvDecoderConfig(_ConvOptions, DecoderConfig):
     """`start` [C, H, W] is the feature map the conv stack begins from: the
     code (after `dense`) is projected onto it by a dense layer with the
     stack's activation (Keras: Dense(7*7*64, relu) + Reshape), or reshaped
@@ -265,7 +266,7 @@ class ConvDecoderConfig(_ConvOptions):
         return ConvDecoder(self, code_dim, tuple(output_shape))
 
 
-class ConvDecoder(nn.Module):
+class ConvDecoder(Decoder):
     def __init__(self, cfg: ConvDecoderConfig, code_dim: int, output_shape):
         super().__init__()
         self.output_shape, self.start = output_shape, tuple(cfg.start)

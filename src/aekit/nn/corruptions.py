@@ -15,14 +15,20 @@ import torch
 from torch import nn
 
 from aekit.errors import ConfigError
+from aekit.nn.interfaces import Corruption, CorruptionConfig
 from aekit.nn.registry import CORRUPTIONS
+
+
+class NoCorruption(Corruption):
+    def apply_noise(self, x: torch.Tensor) -> torch.Tensor:
+        return x
 
 
 @CORRUPTIONS.register("none")
 @dataclass
-class NoCorruptionConfig:
-    def build(self, data_range: tuple[float, float]) -> nn.Module:
-        return nn.Identity()
+class NoCorruptionConfig(CorruptionConfig):
+    def build(self, data_range: tuple[float, float]) -> NoCorruption:
+        return NoCorruption(data_range)
 
 
 def _check_fraction(p: float, key: str = "p") -> None:
@@ -30,19 +36,7 @@ def _check_fraction(p: float, key: str = "p") -> None:
         raise ConfigError(f"{key}: the fraction of pixels must be in [0, 1), got {p}")
 
 
-class _Corruption(nn.Module):
-    def __init__(self, data_range: tuple[float, float]):
-        super().__init__()
-        self.low, self.high = data_range
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.apply_noise(x) if self.training else x
-
-    def apply_noise(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class _FractionCorruption(_Corruption):
+class _FractionCorruption(Corruption):
     """A corruption that touches a fraction `p` of the pixels."""
 
     def __init__(self, data_range: tuple[float, float], p: float):
@@ -51,7 +45,7 @@ class _FractionCorruption(_Corruption):
 
 
 @dataclass
-class _FractionConfig:
+class _FractionConfig(CorruptionConfig):
     """Options of a `_FractionCorruption`: subclasses set `p`'s default and `module`."""
 
     p: float
@@ -66,7 +60,7 @@ class _FractionConfig:
 
 @CORRUPTIONS.register("gaussian")
 @dataclass
-class GaussianNoiseConfig:
+class GaussianNoiseConfig(CorruptionConfig):
     """x + σ·ε, ε ~ N(0, 1). σ is in units of [0, 1] pixels (the tutorials'
     convention) and scales with the data range, so σ = 0.5 means the same
     noise on [-1, 1] data; `clip` keeps the noisy image a valid image."""
@@ -82,7 +76,7 @@ class GaussianNoiseConfig:
         return GaussianNoise(data_range, self.sigma, self.clip)
 
 
-class GaussianNoise(_Corruption):
+class GaussianNoise(Corruption):
     def __init__(self, data_range, sigma: float, clip: bool):
         super().__init__(data_range)
         self.sigma, self.clip = sigma * (data_range[1] - data_range[0]), clip

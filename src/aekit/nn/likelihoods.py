@@ -18,6 +18,7 @@ from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.nn.activations import check_activation, make_activation
+from aekit.nn.interfaces import Likelihood, LikelihoodConfig
 from aekit.nn.registry import LIKELIHOODS
 
 
@@ -27,14 +28,14 @@ def _per_image(t: torch.Tensor) -> torch.Tensor:
 
 @LIKELIHOODS.register("bernoulli")
 @dataclass
-class BernoulliConfig:
+class BernoulliConfig(LikelihoodConfig):
     """Bernoulli pixels; the decoder outputs logits (BCE from logits, stable)."""
 
     def build(self, shape) -> "Bernoulli":
         return Bernoulli()
 
 
-class Bernoulli(nn.Module):
+class Bernoulli(Likelihood):
     unit = "nats"
     needs_unit_range = True
 
@@ -50,7 +51,7 @@ class Bernoulli(nn.Module):
 
 @LIKELIHOODS.register("gaussian")
 @dataclass
-class GaussianLikelihoodConfig:
+class GaussianLikelihoodConfig(LikelihoodConfig):
     """Gaussian pixels around `activation(out)`.
 
     scale null: the plain squared error that tutorials call MSE (summed over
@@ -70,7 +71,7 @@ class GaussianLikelihoodConfig:
         return GaussianLikelihood(self)
 
 
-class GaussianLikelihood(nn.Module):
+class GaussianLikelihood(Likelihood):
     needs_unit_range = False
 
     def __init__(self, cfg: GaussianLikelihoodConfig):

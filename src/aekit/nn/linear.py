@@ -18,6 +18,12 @@ AEKIT_CPU_LINEAR), so a seeded run repeats bitwise on the same machine.
 AEKIT_CPU_LINEAR=auto (default): oneDNN where torch's BLAS is MKL and the
 CPU's vendor is not Intel; `onednn`: wherever torch has oneDNN; `torch`:
 never (torch's own kernels everywhere, as a plain PyTorch script has them).
+
+oneDNN's linear is reached through a private torch op
+(torch.ops.mkldnn._linear_pointwise), which a torch release may drop or
+change. So it is used only after a check, once per process and on first use
+(never at import): the op must exist and compute F.linear on a small input.
+Where it fails, every layer keeps torch's kernel and one warning says why.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -49,8 +56,36 @@ def cpu_vendor(cpuinfo: str = "/proc/cpuinfo") -> str | None:
     return None
 
 
+def onednn_linear_problem() -> str | None:
+    """Why oneDNN's linear cannot be used here, or None when it works: the
+    private op must exist, accept our call and match F.linear on a small input."""
+    if not torch.backends.mkldnn.is_available():
+        return "this torch build has no oneDNN"
+    if not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        return f"torch {torch.__version__} has no torch.ops.mkldnn._linear_pointwise"
+    gen = torch.Generator().manual_seed(0)   # the process's RNG stays untouched: seeded runs are unaffected
+    x, weight, bias = (torch.randn(*shape, generator=gen) for shape in ((3, 70), (65, 70), (65,)))
+    try:
+        with torch.no_grad():
+            y = onednn_linear(x, weight, bias)
+    except Exception as err:   # e.g. a changed signature: TypeError, RuntimeError from the dispatcher
+        return f"torch.ops.mkldnn._linear_pointwise failed ({type(err).__name__}: {err})"
+    expected = F.linear(x, weight, bias)
+    if not (isinstance(y, torch.Tensor) and y.shape == expected.shape
+            and torch.allclose(y, expected, rtol=1e-4, atol=1e-4)):
+        return "torch.ops.mkldnn._linear_pointwise no longer computes x @ weight.T + bias"
+    return None
+
+
+@functools.cache
 def has_onednn_linear() -> bool:
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    """Whether oneDNN's linear works in this process (checked once, on first
+    call); when it does not, one warning says why."""
+    problem = onednn_linear_problem()
+    if problem is not None:
+        warnings.warn(f"aekit: linear layers use torch's kernels, not oneDNN's: {problem} "
+                      "(AEKIT_CPU_LINEAR=torch chooses them and silences this warning)", RuntimeWarning)
+    return problem is None
 
 
 def choose_kernel(setting: str, onednn: bool, blas_is_mkl: bool, vendor: str | None) -> str:
@@ -67,7 +102,10 @@ def choose_kernel(setting: str, onednn: bool, blas_is_mkl: bool, vendor: str | N
 
 @functools.lru_cache(maxsize=None)
 def _machine_kernel(setting: str) -> str:
-    return choose_kernel(setting, has_onednn_linear(), torch.backends.mkl.is_available(), cpu_vendor())
+    chosen = choose_kernel(setting, True, torch.backends.mkl.is_available(), cpu_vendor())
+    # Check oneDNN's op only where it would be used: no check and no warning
+    # where torch's kernel is chosen anyway (AEKIT_CPU_LINEAR=torch, Intel CPUs).
+    return "onednn" if chosen == "onednn" and has_onednn_linear() else "torch"
 
 
 def cpu_linear_kernel() -> str:

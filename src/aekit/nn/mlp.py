@@ -17,6 +17,7 @@ from torch import nn
 from aekit.errors import ConfigError
 from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
+from aekit.nn.interfaces import Decoder, DecoderConfig, Encoder, EncoderConfig
 from aekit.nn.registry import DECODERS, ENCODERS
 
 
@@ -53,14 +54,14 @@ class _MLPOptions:
 
 @ENCODERS.register("mlp")
 @dataclass
-class MLPEncoderConfig(_MLPOptions):
+class MLPEncoderConfig(_MLPOptions, EncoderConfig):
     widths: list[int] | None = field(default_factory=lambda: [256, 128])
 
     def build(self, input_shape: tuple[int, int, int]) -> "MLPEncoder":
         return MLPEncoder(self, input_shape)
 
 
-class MLPEncoder(nn.Module):
+class MLPEncoder(Encoder):
     def __init__(self, cfg: MLPEncoderConfig, input_shape):
         super().__init__()
         layers, self.out_features = mlp_layers(
@@ -74,17 +75,19 @@ class MLPEncoder(nn.Module):
 
 @DECODERS.register("mlp")
 @dataclass
-class MLPDecoderConfig(_MLPOptions):
-    """`widths: null` mirrors the encoder's widths (784-256-128 → 128-256-784)."""
+class MLPDecoderConfig(_MLPOptions, DecoderConfig):
+    """`widths: null` mirrors an MLP encoder's widths (784-256-128 → 128-256-784);
+    after any other encoder it means no hidden layers."""
 
     def build(self, code_dim: int, output_shape: tuple[int, int, int], encoder_cfg=None) -> "MLPDecoder":
         widths = self.widths
         if widths is None:
-            widths = list(reversed(getattr(encoder_cfg, "widths", None) or []))
+            mirrored = encoder_cfg.widths if isinstance(encoder_cfg, MLPEncoderConfig) else None
+            widths = list(reversed(mirrored or []))
         return MLPDecoder(self, widths, code_dim, output_shape)
 
 
-class MLPDecoder(nn.Module):
+class MLPDecoder(Decoder):
     def __init__(self, cfg: MLPDecoderConfig, widths: list[int], code_dim: int, output_shape):
         super().__init__()
         self.output_shape = tuple(output_shape)

@@ -8,27 +8,15 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from aekit.errors import ConfigError
+from aekit.nn.interfaces import Prior, PriorConfig
 from aekit.nn.registry import PRIORS
-
-
-class Prior(nn.Module):
-    """Holds no parameters; a module so it moves with the model (`.to`)."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-        self.register_buffer("_device_probe", torch.zeros(()), persistent=False)
-
-    def sample(self, n: int) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 @PRIORS.register("gaussian")
 @dataclass
-class StandardGaussianConfig:
+class StandardGaussianConfig(PriorConfig):
     """N(0, I): the VAE's prior."""
 
     def build(self, dim: int) -> "StandardGaussian":
@@ -37,12 +25,12 @@ class StandardGaussianConfig:
 
 class StandardGaussian(Prior):
     def sample(self, n):
-        return torch.randn(n, self.dim, device=self._device_probe.device)
+        return torch.randn(n, self.dim, device=self.device)
 
 
 @PRIORS.register("mixture")
 @dataclass
-class CircleMixtureConfig:
+class CircleMixtureConfig(PriorConfig):
     """K Gaussians with equal weights, centred evenly on a circle of `radius`
     in the first two code dimensions, each with standard deviation `std` in
     every dimension (the adversarial autoencoder paper's 2-d mixture; for
@@ -84,7 +72,7 @@ class CircleMixture(Prior):
 
 @PRIORS.register("uniform")
 @dataclass
-class UniformConfig:
+class UniformConfig(PriorConfig):
     """Uniform on the cube [low, high]^dim."""
 
     low: float = -1.0
@@ -104,5 +92,5 @@ class Uniform(Prior):
         self.low, self.high = low, high
 
     def sample(self, n):
-        u = torch.rand(n, self.dim, device=self._device_probe.device)
+        u = torch.rand(n, self.dim, device=self.device)
         return self.low + (self.high - self.low) * u

@@ -3,6 +3,8 @@
 Each returns one number per image (the same unit as the reconstruction term)
 and has a weight. `weight_at(step)` lets a term warm up. A config builds its
 term for the code size (`build(code_dim)`), which a critic needs for its input.
+The KL term holds no formula of its own: it asks the stochastic bottleneck
+that drew the code for its divergence from the prior (`Code.bottleneck.kl`).
 """
 
 from __future__ import annotations
@@ -10,21 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from aekit.errors import ConfigError
-from aekit.nn.bottlenecks import Code
+from aekit.nn.interfaces import Code, Regulariser, RegulariserConfig
 from aekit.nn.registry import REGULARISERS
-
-
-def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(logvar)) || N(0, I)) per image, in nats (closed form)."""
-    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
 @REGULARISERS.register("kl")
 @dataclass
-class KLConfig:
+class KLConfig(RegulariserConfig):
     beta: float = 1.0
     warmup_steps: int = 0     # linear warm-up of beta from 0
 
@@ -36,7 +32,7 @@ class KLConfig:
         return KL(self.beta, self.warmup_steps)
 
 
-class KL(nn.Module):
+class KL(Regulariser):
     name = "kl"
     needs_stochastic = True
 
@@ -50,12 +46,15 @@ class KL(nn.Module):
         return self.beta * min(1.0, step / self.warmup_steps)
 
     def forward(self, code: Code) -> torch.Tensor:
-        return gaussian_kl(code.mean, code.logvar)
+        if code.bottleneck is None:
+            raise ConfigError("kl: the code is deterministic (no distribution to compare with the prior): "
+                              "set bottleneck.type to gaussian")
+        return code.bottleneck.kl(code)
 
 
 @REGULARISERS.register("l1")
 @dataclass
-class L1ActivityConfig:
+class L1ActivityConfig(RegulariserConfig):
     """L1 activity sparsity: `weight` · Σ|z_i| per image (the Keras
     activity_regularizer of a sparse autoencoder). Pair it with a ReLU code
     so that most units can sit at exactly zero."""
@@ -70,7 +69,7 @@ class L1ActivityConfig:
         return L1Activity(self.weight)
 
 
-class L1Activity(nn.Module):
+class L1Activity(Regulariser):
     name = "l1"
 
     def __init__(self, weight: float):
