@@ -1,6 +1,6 @@
 """Unit tests of the parts added for the autoencoder family: corruptions, conv
 encoders/decoders, priors, the L1 and adversarial regularisers, and the
-evaluation helpers (PCA, PSNR, MMD). Shapes, ranges, statistics, gradients."""
+evaluation helpers (PSNR, MMD; PCA has test_pca.py). Shapes, ranges, statistics, gradients."""
 
 import math
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aekit.errors import ConfigError
-from aekit.evaluate import PCA, mmd_rbf, psnr
+from aekit.evaluate import mmd_rbf, psnr
 from aekit.models import Autoencoder, ModelConfig
 from aekit.nn import CORRUPTIONS, DECODERS, ENCODERS, PRIORS, REGULARISERS
 from aekit.nn.bottlenecks import Code
@@ -287,25 +287,6 @@ def test_kl_needs_a_gaussian_bottleneck():
 
 
 # -- evaluation helpers --------------------------------------------------------
-
-def test_pca_is_exact_with_all_components_and_optimal_on_a_plane():
-    torch.manual_seed(0)
-    data = torch.rand(500, 1, 4, 4)
-    full = PCA(16).fit(data)
-    torch.testing.assert_close(full.reconstruct(data), data.to(torch.float64), atol=1e-9, rtol=0)
-    # Points on a 2-d plane in 16-d: two components reconstruct them exactly, one does not.
-    basis = torch.linalg.qr(torch.randn(16, 2))[0].T
-    plane = (torch.randn(300, 2) @ basis + 0.5).view(300, 1, 4, 4)
-    assert (PCA(2).fit(plane).reconstruct(plane) - plane).abs().max() < 1e-6   # float32 input
-    assert (PCA(1).fit(plane).reconstruct(plane) - plane).abs().max() > 1e-2
-
-
-def test_pca_uint8_images_are_scaled_to_unit_range():
-    images = torch.randint(0, 256, (100, 1, 3, 3), dtype=torch.uint8)
-    pca = PCA(9).fit(images)
-    assert pca.mean.max() <= 1.0
-    torch.testing.assert_close(pca.reconstruct(images), images.double() / 255, atol=1e-9, rtol=0)
-
 
 def test_psnr_formula():
     clean = torch.zeros(2, 1, 4, 4)
