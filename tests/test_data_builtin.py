@@ -7,6 +7,8 @@ files; a parser that drops, shifts or mislabels a single image fails.
 from __future__ import annotations
 
 import functools
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ import torch
 
 from aekit.data import Dataset, Split, default_data_dir, fetch, list_datasets, load_dataset
 from aekit.data.idx import read_idx_images, read_idx_labels
+from aekit.data.paths import is_writable_dir
 
 from helpers import row_hashes
 
@@ -193,13 +196,26 @@ def test_resize_and_channels_apply_to_builtins():
     assert resized.image_shape == (1, 32, 30) and not resized.binary
 
 
-def test_nothing_is_written_to_the_shared_data_folder(shared_data, monkeypatch, tmp_path):
-    """Even as root (who may write anywhere), a read-only data folder gets no .parsed cache."""
+def _copy_of_mnist(shared_data: Path, folder: Path, writable: bool) -> Path:
+    """A data folder holding copies of the MNIST files, writable by anyone or by nobody."""
+    shutil.copytree(shared_data / "mnist", folder / "mnist", copy_function=shutil.copyfile)
+    for path in sorted([folder, *folder.rglob("*")], reverse=True):      # files before their folder
+        path.chmod((0o755 if path.is_dir() else 0o644) if writable else (0o555 if path.is_dir() else 0o444))
+    return folder
+
+
+# Copies, so both cases run whatever AEKIT_DATA_DIR is (CI's ../shared/data may be either).
+@pytest.mark.parametrize("writable", [False, True], ids=["read-only", "writable"])
+def test_nothing_is_written_to_the_shared_data_folder(writable, shared_data, monkeypatch, tmp_path):
+    """Parsed arrays go to the per-user cache, never into the data folder: not
+    into a read-only one (even as root, who may write anywhere), and not into
+    a writable one either (it may be shared, or someone else's)."""
+    data_dir = _copy_of_mnist(shared_data, tmp_path / "data", writable)
+    assert is_writable_dir(data_dir) == writable
     monkeypatch.delenv("AEKIT_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    before = sorted(p.relative_to(shared_data) for p in shared_data.rglob("*"))
-    load_dataset("mnist")
-    assert sorted(p.relative_to(shared_data) for p in shared_data.rglob("*")) == before
-    assert not (shared_data / ".parsed").exists()
+    before = sorted(p.relative_to(data_dir) for p in data_dir.rglob("*"))
+    load_dataset("mnist", data_dir=data_dir)
+    assert sorted(p.relative_to(data_dir) for p in data_dir.rglob("*")) == before
     cached = sorted(p.name for p in (tmp_path / "xdg" / "aekit" / "parsed").iterdir())
     assert len(cached) == 4 and all(name.startswith("mnist.") and name.endswith(".npy") for name in cached)

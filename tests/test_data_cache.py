@@ -1,16 +1,15 @@
 """The parsed-array cache: used on reload, keyed by the source's checksum,
-rebuilt when damaged, and placed where it may be written."""
+rebuilt when damaged, and kept in the user's cache folder (never the data
+folder: see test_data_builtin's test_nothing_is_written_to_the_shared_data_folder)."""
 
 from __future__ import annotations
-
-import shutil
 
 import numpy as np
 import pytest
 import torch
 
 from aekit.data import load_dataset
-from aekit.data.cache import cache_name
+from aekit.data.cache import cache_dir, cache_name
 from aekit.data.registry import BUILTINS
 
 TRAIN_IMAGES = BUILTINS["mnist"].files[0]
@@ -59,17 +58,15 @@ def test_damaged_cache_is_rebuilt(cache, damage):
     assert rebuilt.shape == (60000, 28, 28) and np.array_equal(rebuilt, reference[:, 0].numpy())
 
 
-def test_cache_goes_into_a_writable_data_dir(shared_data, monkeypatch, tmp_path):
+def test_cache_goes_to_the_user_cache_by_default(monkeypatch, tmp_path):
     monkeypatch.delenv("AEKIT_CACHE_DIR", raising=False)
-    # An empty per-user cache, so that an earlier test's cache hit there cannot stand in.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    data_dir = tmp_path / "data"
-    (data_dir / "mnist").mkdir(parents=True)
-    for path in (shared_data / "mnist").iterdir():
-        shutil.copyfile(path, data_dir / "mnist" / path.name)
-    data = load_dataset("mnist", data_dir=data_dir)
-    assert len(data.train) == 54000
-    assert cache_file(data_dir / ".parsed").is_file()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "aekit" / "parsed"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "aekit" / "parsed"
+    monkeypatch.setenv("AEKIT_CACHE_DIR", "~/elsewhere")
+    assert cache_dir() == tmp_path / "home" / "elsewhere"
 
 
 def test_unwritable_cache_dir_still_loads(monkeypatch, tmp_path):

@@ -1,14 +1,16 @@
 """Unit tests of the parts added for the autoencoder family: corruptions, conv
 encoders/decoders, priors, the L1 and adversarial regularisers, and the
-evaluation helpers (PCA, PSNR, MMD). Shapes, ranges, statistics, gradients."""
+evaluation helpers (PSNR, MMD; PCA has test_pca.py). Shapes, ranges, statistics, gradients,
+and values against torch's functions or a computation by hand."""
 
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from aekit.errors import ConfigError
-from aekit.evaluate import PCA, mmd_rbf, psnr
+from aekit.evaluate import mmd_rbf, psnr
 from aekit.models import Autoencoder, ModelConfig
 from aekit.nn import CORRUPTIONS, DECODERS, ENCODERS, PRIORS, REGULARISERS
 from aekit.nn.bottlenecks import Code
@@ -37,6 +39,14 @@ def test_gaussian_noise_has_sigma_and_is_clipped_to_the_data_range():
     sym = corruption({"type": "gaussian", "sigma": 0.1, "clip": False}, SYMMETRIC)(torch.zeros(64, 1, 28, 28))
     assert sym.std().item() == pytest.approx(0.2, rel=0.02)
     assert corruption({"type": "gaussian", "sigma": 0.5}, SYMMETRIC)(torch.zeros(8, 1, 28, 28)).abs().max() <= 1.0
+    # Values: x + σ·ε with ε from torch's global RNG, clamped to the range; with σ = 0.5
+    # around 0.5, P(ε > 1) = 0.1587 of the pixels end at each limit.
+    torch.manual_seed(1)
+    y = corruption({"type": "gaussian", "sigma": 0.5})(x)
+    torch.manual_seed(1)
+    assert torch.equal(y, (x + 0.5 * torch.randn_like(x)).clamp(0, 1))
+    assert (y == 0).float().mean().item() == pytest.approx(0.1587, abs=0.006)
+    assert (y == 1).float().mean().item() == pytest.approx(0.1587, abs=0.006)
 
 
 def test_masking_drops_fraction_p_to_background():
@@ -57,6 +67,11 @@ def test_salt_and_pepper_fractions():
     assert (y == 1).float().mean().item() == pytest.approx(0.1, abs=0.004)
     assert (y == 0).float().mean().item() == pytest.approx(0.1, abs=0.004)
     assert ((y == 0.5).float().mean().item()) == pytest.approx(0.8, abs=0.005)
+    # On [-1, 1] data, salt is 1 and pepper -1.
+    ysym = corruption({"type": "salt_pepper", "p": 0.2}, SYMMETRIC)(torch.zeros(64, 1, 28, 28))
+    assert (ysym == 1).float().mean().item() == pytest.approx(0.1, abs=0.004)
+    assert (ysym == -1).float().mean().item() == pytest.approx(0.1, abs=0.004)
+    assert set(ysym.unique().tolist()) == {-1.0, 0.0, 1.0}
 
 
 def test_input_dropout_rescales_survivors_and_keeps_the_mean():
@@ -129,6 +144,16 @@ def test_conv_shape_arithmetic_of_the_pytorch_tutorial_on_28x28():
     dec = dec_cfg.build(32, (1, 28, 28))
     assert dec(torch.randn(3, 32)).shape == (3, 1, 28, 28)
     assert not any(isinstance(m, torch.nn.Linear) for m in dec.modules())   # the code is the feature map
+    # Values: the tutorial's layers written out with torch's functions.
+    x, z = torch.rand(3, 1, 28, 28), torch.randn(3, 32)
+    c1, c2 = [m for m in enc.convs if isinstance(m, torch.nn.Conv2d)]
+    h = F.max_pool2d(F.relu(F.conv2d(x, c1.weight, c1.bias, stride=3, padding=1)), 2, stride=2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, c2.weight, c2.bias, stride=2, padding=1)), 2, stride=1)
+    torch.testing.assert_close(enc(x), h.flatten(1))
+    t1, t2, t3 = [m for m in dec.convs if isinstance(m, torch.nn.ConvTranspose2d)]
+    h = F.relu(F.conv_transpose2d(z.view(3, 8, 2, 2), t1.weight, t1.bias, stride=2))
+    h = F.relu(F.conv_transpose2d(h, t2.weight, t2.bias, stride=3, padding=1))
+    torch.testing.assert_close(dec(z), F.conv_transpose2d(h, t3.weight, t3.bias, stride=2, padding=1))
 
 
 def test_keras_same_padding_on_28x28_and_32x32x3():
@@ -144,16 +169,52 @@ def test_keras_same_padding_on_28x28_and_32x32x3():
     assert dec32(torch.randn(2, 10)).shape == (2, 3, 32, 32)
 
 
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_keras_same_padding_values_match_tf_by_hand(shape):
+    # TF "same", stride 2, kernel 3 on an even size n: the output is n/2 and the total
+    # padding (n/2 - 1)*2 + 3 - n = 1, put after the image (TF's rule); stride 1 pads 1 each side.
+    enc = ENCODERS.build(KERAS_ENCODER, "e").build(shape)
+    x = torch.rand(2, *shape)
+    h = x
+    for conv, stride in zip([m for m in enc.convs if isinstance(m, torch.nn.Conv2d)], (2, 1, 2, 1)):
+        padded = F.pad(h, (0, 1, 0, 1)) if stride == 2 else F.pad(h, (1, 1, 1, 1))
+        h = F.relu(F.conv2d(padded, conv.weight, conv.bias, stride=stride))
+    torch.testing.assert_close(enc(x), h.flatten(1))
+    # The decoder: Dense(7*7*64, relu), reshape, then conv / nearest upsampling, last conv raw.
+    dec = DECODERS.build(KERAS_DECODER, "d").build(10, (1, 28, 28))
+    z = torch.randn(2, 10)
+    dense = dec.stem[0]
+    h = F.relu(F.linear(z, dense.weight, dense.bias)).view(2, 64, 7, 7)
+    convs = [m for m in dec.convs if isinstance(m, torch.nn.Conv2d)]
+    h = F.interpolate(F.relu(F.conv2d(h, convs[0].weight, convs[0].bias, padding=1)), scale_factor=2, mode="nearest")
+    h = F.interpolate(F.relu(F.conv2d(h, convs[1].weight, convs[1].bias, padding=1)), scale_factor=2, mode="nearest")
+    torch.testing.assert_close(dec(z), F.conv2d(h, convs[2].weight, convs[2].bias, padding=1))
+
+
 def test_transposed_same_padding_matches_tf_sizes_for_even_and_odd_kernels():
     for kernel in (2, 3, 4, 5):
         for stride in (1, 2):
             dec = DECODERS.build({"type": "conv", "start": [4, 7, 7], "layers": [
                 {"filters": 1, "kernel": kernel, "stride": stride, "padding": "same", "transpose": True}]},
                 "d").build(3, (1, 7 * stride, 7 * stride))
-            assert dec(torch.randn(2, 3)).shape == (2, 1, 7 * stride, 7 * stride), (kernel, stride)
+            z = torch.randn(2, 3)
+            assert dec(z).shape == (2, 1, 7 * stride, 7 * stride), (kernel, stride)
+            # TF's transposed "same" is the gradient of a "same" conv from 7*stride to 7: the
+            # full output, (7-1)*stride + kernel, less max(kernel - stride, 0) rows and columns,
+            # half of them (rounded down) from the start and the rest from the end.
+            dense, tconv = dec.stem[0], next(m for m in dec.convs if isinstance(m, torch.nn.ConvTranspose2d))
+            h = F.relu(F.linear(z, dense.weight, dense.bias)).view(2, 4, 7, 7)
+            full = F.conv_transpose2d(h, tconv.weight, tconv.bias, stride=stride)
+            start = max(kernel - stride, 0) // 2
+            crop = full[..., start:start + 7 * stride, start:start + 7 * stride]
+            torch.testing.assert_close(dec(z), crop, msg=f"kernel {kernel}, stride {stride}")
     enc = ENCODERS.build({"type": "conv", "layers": [{"filters": 2, "kernel": 4, "stride": 1, "padding": "same"}]},
                          "e").build((1, 28, 28))
     assert enc.out_features == 2 * 28 * 28
+    # An even kernel pads unevenly: 3 in all, 1 before and 2 after (TF's rule).
+    conv = next(m for m in enc.convs if isinstance(m, torch.nn.Conv2d))
+    x = torch.rand(2, 1, 28, 28)
+    torch.testing.assert_close(enc(x), F.relu(F.conv2d(F.pad(x, (1, 2, 1, 2)), conv.weight, conv.bias)).flatten(1))
 
 
 def test_conv_decoder_last_layer_is_raw_and_hidden_layers_get_bn_dropout():
@@ -164,6 +225,22 @@ def test_conv_decoder_last_layer_is_raw_and_hidden_layers_get_bn_dropout():
     enc = ENCODERS.build(dict(KERAS_ENCODER, activation="leaky_relu", slope=0.3), "e").build((1, 28, 28))
     acts = [m for m in enc.convs if isinstance(m, torch.nn.LeakyReLU)]
     assert len(acts) == 4 and all(a.negative_slope == 0.3 for a in acts)
+    x = torch.rand(2, 1, 28, 28)
+    first = next(m for m in enc.convs if isinstance(m, torch.nn.Conv2d))
+    pre = F.conv2d(F.pad(x, (0, 1, 0, 1)), first.weight, first.bias, stride=2)
+    torch.testing.assert_close(enc.convs[:3](x), torch.where(pre > 0, pre, 0.3 * pre))
+    # Batch norm and dropout in the decoder's hidden layers: in eval mode, running
+    # statistics (moved off their initial 0 / 1 by one training batch) and no dropout.
+    dec.train()(torch.randn(8, 10))
+    dec.eval()
+    assert dec.convs[1].running_mean.abs().sum() > 0
+    stem, conv, bn = dec.stem[0], dec.convs[0], dec.convs[1]
+    z = torch.randn(2, 10)
+    h = F.relu(F.linear(z, stem.weight, stem.bias)).view(2, 64, 7, 7)
+    expected = F.relu(F.batch_norm(F.conv2d(h, conv.weight, conv.bias, padding=1), bn.running_mean, bn.running_var,
+                                   bn.weight, bn.bias, training=False))
+    torch.testing.assert_close(dec.convs[:4](h), expected)
+    assert type(dec.convs[3]).__name__ == "Dropout"
 
 
 def test_conv_gradients_reach_every_parameter():
@@ -182,7 +259,11 @@ def test_glorot_init_mirrors_keras_defaults():
     assert len(layers) == 4
     for m in layers:
         fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(m.weight)
-        assert m.weight.abs().max() <= math.sqrt(6 / (fan_in + fan_out)) and torch.all(m.bias == 0)
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        assert m.weight.abs().max() <= bound and torch.all(m.bias == 0)
+        # Uniform on [-bound, bound]: standard deviation bound / sqrt(3), i.e. sqrt(2 / (fan_in + fan_out)).
+        if m.weight.numel() >= 10_000:
+            assert m.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.03)
     torch_init = DECODERS.build(KERAS_DECODER, "d").build(10, (1, 28, 28))
     assert torch_init.stem[0].bias.abs().sum() > 0          # torch's default: non-zero biases
 
@@ -219,6 +300,12 @@ def test_mixture_prior_samples_sit_on_the_circle_in_equal_shares():
     shares = torch.bincount(prior.component(z), minlength=10).float() / len(z)
     assert shares.min() > 0.09 and shares.max() < 0.11
     assert (z - prior.centres[prior.component(z)]).std().item() == pytest.approx(0.5, abs=0.02)
+    # The centres by hand: angle 2*pi*j/k on the circle of radius 4 in the first two
+    # dimensions, 0 in the others, where every sample spreads as N(0, std^2).
+    prior3 = PRIORS.build({"type": "mixture", "k": 4, "radius": 2.0, "std": 0.3}, "p").build(3)
+    torch.testing.assert_close(prior3.centres, torch.tensor([[2.0, 0, 0], [0, 2.0, 0], [-2.0, 0, 0], [0, -2.0, 0]]))
+    rest = prior3.sample(20_000)[:, 2]
+    assert rest.mean().abs().item() < 0.01 and rest.std().item() == pytest.approx(0.3, rel=0.02)
 
 
 def test_gaussian_and_uniform_priors():
@@ -260,6 +347,18 @@ def test_adversarial_critic_learns_to_separate_and_encoder_loss_pushes_codes_to_
     z = far.clone().requires_grad_(True)
     gen = reg(Code(z, z))
     assert gen.shape == (256,) and (gen > 1).all()
+    # Values: the encoder's loss is -log D(z), the BCE of the critic's logit against "prior".
+    logit = reg.logit(z.detach()).detach()
+    torch.testing.assert_close(gen.detach(), F.binary_cross_entropy_with_logits(logit, torch.ones(256), reduction="none"))
+    # The critic's loss: BCE of prior samples against 1 plus codes against 0, each averaged.
+    torch.manual_seed(9)
+    critic = reg.critic_loss(far)
+    torch.manual_seed(9)
+    real = reg.prior.sample(256)
+    with torch.no_grad():
+        expected = (F.binary_cross_entropy_with_logits(reg.logit(real), torch.ones(256))
+                    + F.binary_cross_entropy_with_logits(reg.logit(far), torch.zeros(256)))
+    torch.testing.assert_close(critic.detach(), expected)
     opt.zero_grad()
     gen.sum().backward()
     assert z.grad.abs().sum() > 0
@@ -288,30 +387,12 @@ def test_kl_needs_a_gaussian_bottleneck():
 
 # -- evaluation helpers --------------------------------------------------------
 
-def test_pca_is_exact_with_all_components_and_optimal_on_a_plane():
-    torch.manual_seed(0)
-    data = torch.rand(500, 1, 4, 4)
-    full = PCA(16).fit(data)
-    torch.testing.assert_close(full.reconstruct(data), data.to(torch.float64), atol=1e-9, rtol=0)
-    # Points on a 2-d plane in 16-d: two components reconstruct them exactly, one does not.
-    basis = torch.linalg.qr(torch.randn(16, 2))[0].T
-    plane = (torch.randn(300, 2) @ basis + 0.5).view(300, 1, 4, 4)
-    assert (PCA(2).fit(plane).reconstruct(plane) - plane).abs().max() < 1e-6   # float32 input
-    assert (PCA(1).fit(plane).reconstruct(plane) - plane).abs().max() > 1e-2
-
-
-def test_pca_uint8_images_are_scaled_to_unit_range():
-    images = torch.randint(0, 256, (100, 1, 3, 3), dtype=torch.uint8)
-    pca = PCA(9).fit(images)
-    assert pca.mean.max() <= 1.0
-    torch.testing.assert_close(pca.reconstruct(images), images.double() / 255, atol=1e-9, rtol=0)
-
-
 def test_psnr_formula():
     clean = torch.zeros(2, 1, 4, 4)
     noisy = clean + 0.1                                  # MSE 0.01 → 20 dB
     assert psnr(clean, noisy) == pytest.approx(20.0)
     assert psnr(clean, clean + torch.tensor([0.1, 0.01]).view(2, 1, 1, 1)) == pytest.approx(30.0)
+    assert psnr(clean * 255, noisy * 255, peak=255.0) == pytest.approx(20.0)     # the same on 0..255
 
 
 def test_mmd_is_small_for_same_distribution_and_large_otherwise():
@@ -319,6 +400,20 @@ def test_mmd_is_small_for_same_distribution_and_large_otherwise():
     a, b = torch.randn(500, 2), torch.randn(500, 2)
     assert abs(mmd_rbf(a, b)) < 0.02
     assert mmd_rbf(a, b + 3) > 0.5
+
+
+def test_mmd_matches_the_unbiased_estimator_by_hand():
+    torch.manual_seed(1)
+    x, y = torch.randn(6, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64) + 0.5
+
+    def k(a, b):
+        d2 = float(((a - b) ** 2).sum())
+        return sum(math.exp(-d2 / (2 * h * h)) for h in (0.5, 1.0, 2.0, 4.0))
+
+    xx = sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / (6 * 5)
+    yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / (5 * 4)
+    xy = sum(k(x[i], y[j]) for i in range(6) for j in range(5)) / (6 * 5)
+    assert mmd_rbf(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-9)
 
 
 # -- every preset builds, and its model file reloads to identical outputs ---------

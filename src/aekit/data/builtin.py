@@ -40,7 +40,7 @@ def load_builtin(info: Builtin, *, val_fraction: float, seed: int,
         else:
             parse = read_idx_images if file.role.endswith("_images") else read_idx_labels
         arrays[file.role] = cached_parse(paths[file.role], file.sha256, parse, key=f"{info.name}.{file.name}",
-                                         data_dir=folder, shape=file.shape)
+                                         shape=file.shape)
     if info.format == "amat":
         train, val, test = (Split(_nchw(arrays[role])) for role in ("train", "val", "test"))
         return train, val, test

@@ -1,13 +1,15 @@
 """Parsed-array cache: a source file is parsed once, then reloads are instant.
 
-The parsed uint8 array is saved as .npy in the first usable folder of:
-$AEKIT_CACHE_DIR if set; else <data_dir>/.parsed/ if the data folder is
-writable; else $XDG_CACHE_HOME/aekit/parsed (~/.cache/aekit/parsed).
+The parsed uint8 array is saved as .npy in $AEKIT_CACHE_DIR if set, else in
+$XDG_CACHE_HOME/aekit/parsed (~/.cache/aekit/parsed). Never in the data
+folder: a folder given to read from may be shared with other users or
+machines, read-only, or someone else's, and writing there (even where the
+permissions allow it) changes what every other reader of it finds.
 
 The cache file's name holds the source's SHA-256 prefix (and a parser
 version), so a cache built from another version of the file is never used.
 A cache file that cannot be read, or holds the wrong shape, is rebuilt.
-Caching is an optimisation only: if no folder can be written, we just parse.
+Caching is an optimisation only: if the folder cannot be written, we just parse.
 """
 
 from __future__ import annotations
@@ -18,24 +20,16 @@ from typing import Callable
 
 import numpy as np
 
-from aekit.data.paths import is_writable_dir, user_parsed_cache_dir
+from aekit.data.paths import user_parsed_cache_dir
 from aekit.fs import atomic_open
 
 PARSER_VERSION = 1   # bump when a parser's output changes, to retire old caches
 
 
-def cache_dirs(data_dir: Path | None) -> list[Path]:
-    """Candidate cache folders, best first."""
+def cache_dir() -> Path:
+    """The folder of parsed arrays: $AEKIT_CACHE_DIR, else the per-user cache."""
     env = os.environ.get("AEKIT_CACHE_DIR")
-    if env:
-        return [Path(env).expanduser()]
-    folders = []
-    if data_dir is not None:
-        parsed = Path(data_dir) / ".parsed"
-        if is_writable_dir(parsed) or (not os.path.lexists(parsed) and is_writable_dir(Path(data_dir))):
-            folders.append(parsed)
-    folders.append(user_parsed_cache_dir())
-    return folders
+    return Path(env).expanduser() if env else user_parsed_cache_dir()
 
 
 def cache_name(key: str, sha256: str) -> str:
@@ -43,19 +37,14 @@ def cache_name(key: str, sha256: str) -> str:
 
 
 def cached_parse(source: Path, sha256: str, parse: Callable[[Path], np.ndarray], *, key: str,
-                 data_dir: Path | None = None, shape: tuple[int, ...] | None = None) -> np.ndarray:
+                 shape: tuple[int, ...] | None = None) -> np.ndarray:
     """`parse(source)`, or its cached result. `sha256` must be that of `source`
     (already verified by the caller); `shape`, when known, validates the cache."""
-    name = cache_name(key, sha256)
-    folders = cache_dirs(data_dir)
-    for folder in folders:
-        array = _load(folder / name, shape)
-        if array is not None:
-            return array
-    array = parse(source)
-    for folder in folders:
-        if _save(folder / name, array):
-            break
+    path = cache_dir() / cache_name(key, sha256)
+    array = _load(path, shape)
+    if array is None:
+        array = parse(source)
+        _save(path, array)
     return array
 
 
@@ -71,10 +60,9 @@ def _load(path: Path, shape: tuple[int, ...] | None) -> np.ndarray | None:
     return array
 
 
-def _save(path: Path, array: np.ndarray) -> bool:
+def _save(path: Path, array: np.ndarray) -> None:
     try:
         with atomic_open(path, "wb") as f:
             np.save(f, array, allow_pickle=False)
     except OSError:
-        return False
-    return True
+        pass   # an unwritable cache folder only costs a parse next time

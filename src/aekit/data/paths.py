@@ -19,7 +19,7 @@ def default_data_dir() -> Path:
 
 
 def user_parsed_cache_dir() -> Path:
-    """The per-user cache of parsed arrays, used when the data folder is read-only."""
+    """The per-user cache of parsed arrays (unless $AEKIT_CACHE_DIR names another)."""
     return _xdg_cache_home() / "aekit" / "parsed"
 
 

@@ -53,13 +53,20 @@ class PCA:
         return codes @ self.components + self.mean
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """[N, C, H, W] float64 in [0, 1] (not clipped: the linear optimum)."""
-        return self.inverse_transform(self.transform(images)).view(images.shape)
+        """[N, C, H, W] float64, clipped to [0, 1].
+
+        Clipped as the models' reconstructions are (`Autoencoder.to_unit`), so
+        the baseline is judged by the same rule: a pixel is never darker than
+        black or brighter than white. Clipping only moves a value towards every
+        valid pixel, so it never raises the error; `inverse_transform` keeps
+        the unclipped linear projection."""
+        return self.inverse_transform(self.transform(images)).clamp(0, 1).view(images.shape)
 
 
 def pca_squared_error(train_images: torch.Tensor, test_images: torch.Tensor, k: int) -> float:
     """Mean over test images of the per-image sum of squared errors on [0, 1]
-    pixels, for PCA with `k` components fitted on `train_images`."""
+    pixels, for PCA with `k` components fitted on `train_images` (its
+    reconstructions clipped to [0, 1], as the models' are)."""
     pca = PCA(k).fit(train_images)
     err = (pca.reconstruct(test_images) - _flat_unit(test_images).view(test_images.shape)) ** 2
     return float(err.flatten(1).sum(1).mean())
