@@ -41,6 +41,7 @@ from pathlib import Path
 
 from aekit.models.presets import get_preset
 from aekit.train.config import TrainConfig
+from compute import openmp_settings
 from epochs import first_vs_late
 from quick import subset
 
@@ -140,9 +141,8 @@ def main() -> None:
     if args.epochs < 2:
         ap.error("--epochs: at least 2 (one epoch's cost is the long run's time less the 1-epoch run's)")
     long, rounds = (3, 1) if args.quick else (args.epochs, args.rounds)
-    print(f"{sys.executable}; OpenMP settings given to both sides: "
-          + (", ".join(f"{k}={CLEAN_ENV[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in CLEAN_ENV)
-             or "none (each process as it starts)"))
+    print(f"{sys.executable}; OpenMP settings in both sides' environment: {openmp_settings(CLEAN_ENV)} "
+          f"(aekit's CLI may choose its own)")
     with tempfile.TemporaryDirectory() as folder:
         for preset, data, batch, flush_variants in CASES:
             if args.only and preset not in args.only:

@@ -44,7 +44,7 @@ from aekit.api import train
 from aekit.nn.linear import cpu_linear_kernel, has_onednn_linear
 from aekit.train.callbacks import Callback
 from aekit.train.config import TrainConfig
-from compute import matmul_peak_gflops, step_matmuls_gflops, train_flops_per_image
+from compute import matmul_peak_gflops, openmp_settings, step_matmuls_gflops, train_flops_per_image
 from epochs import RunClock, late_over_first
 from hand_loop import flush_denormal, like_for_like_loop, tutorial_loop
 from quick import subset
@@ -209,12 +209,6 @@ def memory(cases, quick, folder):
               + (f"; GPU peak allocated {m['gpu_peak'] / mb:6.0f} MiB" if "gpu_peak" in m else ""))
 
 
-def openmp_waits() -> str:
-    """How OpenMP's idle threads wait in this process, as its environment says."""
-    said = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
-    return ", ".join(f"{k}={v}" for k, v in said.items()) or "libgomp's default"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="12k-image subsets, 3 epochs, 1 round")
@@ -236,7 +230,7 @@ def main():
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds, epochs = (1, 3) if args.quick else (args.rounds, args.epochs)
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
-          f"OpenMP waits: {openmp_waits()}, {rounds} round(s) of {epochs} epochs; aekit's fp32 CPU linear "
+          f"OpenMP waits: {openmp_settings()}, {rounds} round(s) of {epochs} epochs; aekit's fp32 CPU linear "
           f"layers: {cpu_linear_kernel()} (aekit/nn/linear.py), the tutorial loop's: torch; aekit flushes "
           f"denormals: {flush_denormal(TrainConfig())} (train.flush_denormal), the tutorial loop: False")
     results = []
