@@ -1,7 +1,7 @@
 """`aekit train` as a user runs it, against the tutorial loop as a script
 of its own: whole processes, timed from outside.
 
-    python benchmarks/cli_speed.py            # 1 and 5 epochs, 5 interleaved rounds (~6 min here)
+    python benchmarks/cli_speed.py            # 1 and 5 epochs, 5 interleaved rounds
     python benchmarks/cli_speed.py --quick    # 12k-image subsets, 1 and 3 epochs, 1 round
 
 aekit's side is the command line, `python -m aekit train --preset P --data D

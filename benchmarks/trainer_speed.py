@@ -2,7 +2,7 @@
 same model, same data, one process, rounds interleaved and rotated so that
 other processes' load hits every variant alike.
 
-    python benchmarks/trainer_speed.py            # 5 epochs per run, 3 rounds (~15 min here)
+    python benchmarks/trainer_speed.py            # 5 epochs per run, 3 rounds
     python benchmarks/trainer_speed.py --quick    # 12k-image subsets, 3 epochs, 1 round
 
 The loops: `tutorial` (the loop a user writes: torch's kernels and default
@@ -53,7 +53,7 @@ from quick import subset
 CASES = [
     ("vae-kingma", 128, "binarized-mnist", True),
     ("fashion-ae", 512, "fashion-mnist", True),
-    ("conv-ae-10", 128, "mnist", False),   # ~5k images/s here: ~11 s an epoch
+    ("conv-ae-10", 128, "mnist", False),   # ~5.5k img/s (2-core AMD EPYC, README, 2026-11-25): ~10 s an epoch
 ]
 # Same optimiser on every side: conv-ae-10's preset has RMSprop, the tutorial loop Adam.
 SAME_OPTIMISER = ["train.optimizer=adam"]
