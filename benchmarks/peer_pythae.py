@@ -50,6 +50,7 @@ from aekit.nn.linear import cpu_linear_kernel
 from aekit.train.config import resolve_config
 from aekit.train.trainer import Trainer
 from compute import openmp_settings
+from hand_loop import flush_denormal
 from quick import subset
 
 try:
@@ -225,6 +226,9 @@ def compare_loops(train: Split, test_images: torch.Tensor, epochs: int, seeds: i
         for k in range(1, epochs + 1):
             turn += 1
             for side in sides[turn % 3:] + sides[:turn % 3]:    # rotate who goes first
+                # Denormal flushing is process-wide: each side gets its own, as its users do
+                # (pythae and the minimal loop torch's default, off; aekit its train.flush_denormal).
+                torch.set_flush_denormal(side == "aekit" and flush_denormal(a.config))
                 start, cpu = time.perf_counter(), time.process_time()
                 steps[side](k)
                 rates[side].append(n / (time.perf_counter() - start))
@@ -272,6 +276,7 @@ def compare_pipelines(aekit_data: str, train: Split, val: Split, test_images: to
     for r in range(rounds):
         order = (("pythae", run_pythae), ("aekit", run_aekit))
         for side, fn in (order if r % 2 == 0 else order[::-1]):
+            torch.set_flush_denormal(False)   # as a fresh process starts; aekit's trainer sets its own
             start, cpu = time.perf_counter(), time.process_time()
             fn(r)
             times[side].append(time.perf_counter() - start)
