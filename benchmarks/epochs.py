@@ -83,5 +83,6 @@ def late_over_first(rates: list[float], first: int = 2) -> float:
 def first_vs_late(rates: list[float], first: int = 2) -> str:
     if len(rates) <= first:
         return "too few epochs for first vs late"
-    return (f"epochs 1-{first} {statistics.mean(rates[:first]):,.0f} img/s, epochs {first + 1}-{len(rates)} "
+    late = f"epochs {first + 1}-{len(rates)}" if len(rates) > first + 1 else f"epoch {len(rates)}"
+    return (f"epochs 1-{first} {statistics.mean(rates[:first]):,.0f} img/s, {late} "
             f"{statistics.mean(rates[first:]):,.0f} img/s (late / first {late_over_first(rates, first):.2f})")
