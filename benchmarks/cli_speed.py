@@ -9,10 +9,9 @@ aekit's side is the command line, `python -m aekit train --preset P --data D
 a normal run does: per-epoch validation, image grid, metrics.jsonl, model and
 best files, checkpoint, loss plot. The other side is `hand_loop.py` run as a
 script: the tutorial loop (torch's kernels and default Adam, advanced
-indexing), with nothing tuned, as a plain PyTorch script has it (it imports
-torch before aekit, so aekit's import changes no OpenMP setting there; the
-children start from this process's environment as it was before any aekit
-import). Each side runs 1 epoch and 5 epochs; the difference over 4 is one
+indexing), with nothing tuned, as a plain PyTorch script has it (the aekit
+command calls `aekit.tune_cpu()`, the script does not; both children start
+from the environment this script was given). Each side runs 1 epoch and 5 epochs; the difference over 4 is one
 steady epoch's cost, process start-up, imports, data loading and the final
 plot cancelled. The figure: hand-loop seconds per epoch / aekit seconds per
 epoch (> 1: aekit faster), round by round, then the median. Per-epoch img/s
@@ -25,8 +24,8 @@ from __future__ import annotations
 
 import os
 
-# Before anything imports aekit: today's `import aekit` may write its OpenMP
-# choice into os.environ, which children would inherit.
+# Before anything is imported: what a library writes into os.environ as it
+# loads (torch._dynamo does) must not reach the children.
 CLEAN_ENV = dict(os.environ)
 
 import argparse
@@ -40,7 +39,6 @@ import time
 from pathlib import Path
 
 from aekit.models.presets import get_preset
-from aekit.train.config import TrainConfig
 from compute import openmp_settings
 from epochs import first_vs_late
 from quick import subset
@@ -48,7 +46,6 @@ from quick import subset
 HERE = Path(__file__).resolve().parent
 # (preset, data set, batch size or None for the preset's, with flush on/off variants)
 CASES = [("vae-kingma", "binarized-mnist", 100, True), ("fashion-ae", "fashion-mnist", None, False)]
-HAS_FLUSH_KEY = "flush_denormal" in TrainConfig.__dataclass_fields__   # being added to aekit
 
 
 def sides(preset: str, data: str, batch: int, flush_variants: bool) -> dict:
@@ -60,7 +57,7 @@ def sides(preset: str, data: str, batch: int, flush_variants: bool) -> dict:
                                     "--batch-size", str(batch), "--epochs", str(epochs), "--seed", "0",
                                     "--out", str(out)] + [a for s in sets for a in ("--set", s)]
     out = {"tutorial loop": hand}
-    if flush_variants and HAS_FLUSH_KEY:
+    if flush_variants:
         out["aekit, flush on"] = aekit(["train.flush_denormal=true"])
         out["aekit, flush off"] = aekit(["train.flush_denormal=false"])
     else:
@@ -127,8 +124,6 @@ def measure(preset, data, batch, flush_variants, short, long, rounds) -> None:
             cpu_ratios = [h / a for h, a in zip(cpu_epoch["tutorial loop"], cpu_epoch[s])]
             print(f"  tutorial loop s/epoch / {s} s/epoch: {med(ratios):.2f} (min {min(ratios):.2f}, "
                   f"max {max(ratios):.2f}); CPU seconds: {med(cpu_ratios):.2f}")
-    if flush_variants and not HAS_FLUSH_KEY:
-        print("  (train.flush_denormal is not a config key of this aekit yet: aekit ran with its defaults only)")
 
 
 def main() -> None:

@@ -10,16 +10,19 @@ do nothing else: no logging, no validation, no files, no checks.
   trainer makes, taken from aekit's own functions: its linear kernel, its
   optimiser (`make_optimizer`: fused Adam), an `index_select` gather, its
   epoch order, channels-last where `uses_channels_last` says, its thread
-  count and denormal setting. aekit against this loop is the trainer's own
-  overhead (per-step bookkeeping, callbacks; in a whole epoch also its
-  validation and files). Same seed, same steps: its weights equal
+  count, and denormals flushed on every thread as its `train.flush_denormal`
+  says (`aekit.cpu.flushing_denormals`, as its fit() does). aekit against
+  this loop is the trainer's own overhead (per-step bookkeeping, callbacks;
+  in a whole epoch also its validation and files). Same seed, same steps: its weights equal
   aekit.train's bit for bit after one epoch for vae-kingma and fashion-ae,
   after two for conv-ae-10 (digits-sample, 2-core AMD EPYC, 2026-11-30); a
   VAE's part from the second epoch on, as aekit's validation draws its z
   from the same global RNG.
 
 As a script, the tutorial loop runs in a process of its own, as a plain
-PyTorch script does (benchmarks/cli_speed.py times it against `aekit train`):
+PyTorch script does: nothing tuned (no `aekit.tune_cpu()`: OpenMP's waits
+are libgomp's defaults, the thread count torch's, denormals not flushed). benchmarks/cli_speed.py times it
+against `aekit train`:
 
     python benchmarks/hand_loop.py PRESET DATA BATCH EPOCHS   # prints per-epoch img/s as JSON
 """
@@ -31,26 +34,18 @@ import os
 import sys
 import time
 
-# torch before aekit, on purpose: a plain PyTorch script tunes nothing, and
-# an `import aekit` that finds torch loaded leaves the OpenMP wait policy
-# alone (aekit/openmp.py; it can only be chosen before torch loads).
 import torch
 
 from aekit.api import build_model, seed_everything
+from aekit.cpu import flushing_denormals
 from aekit.data import load_dataset
 from aekit.nn.linear import cpu_linear_kernel, using_cpu_linear_kernel
-from aekit.train.config import TrainConfig, resolve_config
+from aekit.train.config import resolve_config
 from aekit.train.device import resolve_device, usable_cpu_threads
 from aekit.train.optim import make_optimizer
 from aekit.train.trainer import epoch_order, uses_channels_last
 from compute import sync
 from epochs import RunClock
-
-
-def flush_denormal(cfg: TrainConfig) -> bool:
-    """aekit's denormal setting for a run. `train.flush_denormal` is being
-    added to aekit's config; a TrainConfig without the key flushes nothing."""
-    return bool(getattr(cfg, "flush_denormal", False))
 
 
 def _set_up(preset: str, batch: int, data: str, sets: list[str], device: str):
@@ -65,8 +60,6 @@ def _set_up(preset: str, batch: int, data: str, sets: list[str], device: str):
 def tutorial_loop(preset: str, batch: int, data: str, epochs: int, device: str = "cpu",
                   sets: list[str] = ()) -> RunClock:
     start = time.perf_counter()
-    # torch's default; said here because aekit's runs in the same process may have set it.
-    torch.set_flush_denormal(False)
     cfg, ds, model = _set_up(preset, batch, data, list(sets), device)
     model = model.to(device)
     model.train()
@@ -94,7 +87,6 @@ def like_for_like_loop(preset: str, batch: int, data: str, epochs: int, device: 
     train = cfg.train
     dev = resolve_device(train.device)
     torch.set_num_threads(train.threads or usable_cpu_threads())
-    torch.set_flush_denormal(flush_denormal(train))
     model = model.to(dev)
     if uses_channels_last(model, dev, train.channels_last):
         model = model.to(memory_format=torch.channels_last)
@@ -104,7 +96,8 @@ def like_for_like_loop(preset: str, batch: int, data: str, epochs: int, device: 
     n = len(images)
     clock = RunClock(n, start)
     step = 0
-    with using_cpu_linear_kernel(cpu_linear_kernel()):   # aekit's choice for this machine
+    # aekit's kernel choice for this machine; denormals flushed on every thread, as aekit's fit() does.
+    with using_cpu_linear_kernel(cpu_linear_kernel()), flushing_denormals(train.flush_denormal):
         sync(device)
         clock.set_up()
         for epoch in range(1, epochs + 1):

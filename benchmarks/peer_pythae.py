@@ -39,19 +39,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import aekit  # first: its OpenMP wait policy must be set before torch loads; both sides share it
+import aekit
 
-import torch
-from torch import nn
-from torch.nn import functional as F
-from aekit.api import build_model, seed_everything
-from aekit.data import Split, load_dataset
-from aekit.nn.linear import cpu_linear_kernel
-from aekit.train.config import resolve_config
-from aekit.train.trainer import Trainer
-from compute import openmp_settings
-from hand_loop import flush_denormal
-from quick import subset
+# Before torch loads, as the aekit command does: how OpenMP's idle threads
+# wait. Process-wide: pythae and the minimal loop share it.
+WAITS = aekit.tune_cpu()
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+from aekit.api import build_model, seed_everything  # noqa: E402
+from aekit.data import Split, load_dataset  # noqa: E402
+from aekit.nn.linear import cpu_linear_kernel  # noqa: E402
+from aekit.train.config import resolve_config  # noqa: E402
+from aekit.train.trainer import Trainer  # noqa: E402
+from compute import openmp_settings  # noqa: E402
+from quick import subset  # noqa: E402
 
 try:
     from pythae.models import VAE, VAEConfig
@@ -226,9 +229,6 @@ def compare_loops(train: Split, test_images: torch.Tensor, epochs: int, seeds: i
         for k in range(1, epochs + 1):
             turn += 1
             for side in sides[turn % 3:] + sides[:turn % 3]:    # rotate who goes first
-                # Denormal flushing is process-wide: each side gets its own, as its users do
-                # (pythae and the minimal loop torch's default, off; aekit its train.flush_denormal).
-                torch.set_flush_denormal(side == "aekit" and flush_denormal(a.config))
                 start, cpu = time.perf_counter(), time.process_time()
                 steps[side](k)
                 rates[side].append(n / (time.perf_counter() - start))
@@ -276,7 +276,6 @@ def compare_pipelines(aekit_data: str, train: Split, val: Split, test_images: to
     for r in range(rounds):
         order = (("pythae", run_pythae), ("aekit", run_aekit))
         for side, fn in (order if r % 2 == 0 else order[::-1]):
-            torch.set_flush_denormal(False)   # as a fresh process starts; aekit's trainer sets its own
             start, cpu = time.perf_counter(), time.process_time()
             fn(r)
             times[side].append(time.perf_counter() - start)
@@ -323,7 +322,7 @@ def main() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
     data = load_dataset(DATA)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; aekit {aekit.__version__} "
-          f"({SPEED['precision']}), OpenMP waits: {openmp_settings()}; fp32 CPU linear layers: aekit's "
+          f"({SPEED['precision']}), OpenMP waits: {WAITS} ({openmp_settings()}); fp32 CPU linear layers: aekit's "
           f"{cpu_linear_kernel()} (aekit/nn/linear.py), pythae's and the minimal loop's nn.Linear: torch; "
           f"{DATA}: {len(data.train):,} / {len(data.val):,} / {len(data.test):,} images")
     with tempfile.TemporaryDirectory() as tmp:

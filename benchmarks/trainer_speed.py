@@ -37,17 +37,23 @@ import subprocess
 import sys
 import tempfile
 
-import aekit   # before torch: chooses the OpenMP wait policy (aekit/openmp.py); both sides share it
-import torch
+import aekit
 
-from aekit.api import train
-from aekit.nn.linear import cpu_linear_kernel, has_onednn_linear
-from aekit.train.callbacks import Callback
-from aekit.train.config import TrainConfig
-from compute import matmul_peak_gflops, openmp_settings, step_matmuls_gflops, train_flops_per_image
-from epochs import RunClock, late_over_first
-from hand_loop import flush_denormal, like_for_like_loop, tutorial_loop
-from quick import subset
+# Before torch loads, as the aekit command does: how OpenMP's idle threads
+# wait. Process-wide, so every side here shares it (cli_speed.py measures a
+# plain script's untuned process against the aekit command).
+WAITS = aekit.tune_cpu()
+
+import torch  # noqa: E402
+
+from aekit.api import train  # noqa: E402
+from aekit.nn.linear import cpu_linear_kernel, has_onednn_linear  # noqa: E402
+from aekit.train.callbacks import Callback  # noqa: E402
+from aekit.train.config import TrainConfig  # noqa: E402
+from compute import matmul_peak_gflops, openmp_settings, step_matmuls_gflops, train_flops_per_image  # noqa: E402
+from epochs import RunClock, late_over_first  # noqa: E402
+from hand_loop import like_for_like_loop, tutorial_loop  # noqa: E402
+from quick import subset  # noqa: E402
 
 # (preset, batch, data set, speed variants)
 CASES = [
@@ -75,7 +81,6 @@ class _EpochClock(Callback):
 
 
 def aekit_run(preset, batch, data, epochs, sets) -> RunClock:
-    torch.set_flush_denormal(False)   # as a fresh process starts; aekit sets what it sets from there
     clock = RunClock(images=0)        # images: set when the fit starts
     with tempfile.TemporaryDirectory() as tmp:
         train(preset, data=data, epochs=epochs, batch_size=batch, seed=0, out=f"{tmp}/run",
@@ -230,9 +235,9 @@ def main():
     cases = [c for c in CASES if not args.only or c[0] in args.only]
     rounds, epochs = (1, 3) if args.quick else (args.rounds, args.epochs)
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
-          f"OpenMP waits: {openmp_settings()}, {rounds} round(s) of {epochs} epochs; aekit's fp32 CPU linear "
+          f"OpenMP waits: {WAITS} ({openmp_settings()}), {rounds} round(s) of {epochs} epochs; aekit's fp32 CPU linear "
           f"layers: {cpu_linear_kernel()} (aekit/nn/linear.py), the tutorial loop's: torch; aekit flushes "
-          f"denormals: {flush_denormal(TrainConfig())} (train.flush_denormal), the tutorial loop: False")
+          f"denormals while it trains: {TrainConfig().flush_denormal} (train.flush_denormal), the tutorial loop: no")
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for preset, batch, data, speed in cases:
