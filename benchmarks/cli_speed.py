@@ -11,9 +11,10 @@ best files, checkpoint, loss plot. The other side is `hand_loop.py` run as a
 script: the tutorial loop (torch's kernels and default Adam, advanced
 indexing), with nothing tuned, as a plain PyTorch script has it (the aekit
 command calls `aekit.tune_cpu()`, the script does not; both children start
-from the environment this script was given). Each side runs 1 epoch and 5 epochs; the difference over 4 is one
-steady epoch's cost, process start-up, imports, data loading and the final
-plot cancelled. The figure: hand-loop seconds per epoch / aekit seconds per
+from the environment this script was given). Each side runs 1 epoch and 5
+epochs; the difference over 4 is one steady epoch's cost, with process
+start-up, imports, data loading, the first checkpoint and the final plot
+cancelled. The figure: hand-loop seconds per epoch / aekit seconds per
 epoch (> 1: aekit faster), round by round, then the median. Per-epoch img/s
 of the 5-epoch runs (aekit's from metrics.jsonl's samples_per_s) show
 whether late epochs keep their speed: denormal floats slowed epochs 3-5 on

@@ -13,16 +13,17 @@ do nothing else: no logging, no validation, no files, no checks.
   count, and denormals flushed on every thread as its `train.flush_denormal`
   says (`aekit.cpu.flushing_denormals`, as its fit() does). aekit against
   this loop is the trainer's own overhead (per-step bookkeeping, callbacks;
-  in a whole epoch also its validation and files). Same seed, same steps: its weights equal
-  aekit.train's bit for bit after one epoch for vae-kingma and fashion-ae,
-  after two for conv-ae-10 (digits-sample, 2-core AMD EPYC, 2026-11-30); a
-  VAE's part from the second epoch on, as aekit's validation draws its z
-  from the same global RNG.
+  in a whole epoch also its validation and files). Same seed, same steps:
+  its weights equal aekit.train's bit for bit after one epoch for vae-kingma
+  and fashion-ae, after two for conv-ae-10, with train.flush_denormal true
+  and false (digits-sample, 2-core AMD EPYC, 2026-11-30); a VAE's part from
+  the second epoch on, as aekit's validation draws its z from the same
+  global RNG.
 
 As a script, the tutorial loop runs in a process of its own, as a plain
 PyTorch script does: nothing tuned (no `aekit.tune_cpu()`: OpenMP's waits
-are libgomp's defaults, the thread count torch's, denormals not flushed). benchmarks/cli_speed.py times it
-against `aekit train`:
+are libgomp's defaults, the thread count torch's, denormals not flushed).
+benchmarks/cli_speed.py times it against `aekit train`:
 
     python benchmarks/hand_loop.py PRESET DATA BATCH EPOCHS   # prints per-epoch img/s as JSON
 """
