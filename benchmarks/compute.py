@@ -4,6 +4,7 @@ step's own matmuls replayed alone (the ceiling for a whole step)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import torch
@@ -15,6 +16,13 @@ from aekit.data import load_dataset
 from aekit.nn.linear import onednn_linear, using_cpu_linear_kernel
 from aekit.train.config import resolve_config
 from aekit.train.trainer import uses_channels_last
+
+
+def openmp_settings(env=os.environ) -> str:
+    """How OpenMP's idle threads wait, as the environment says (aekit may set
+    it before torch loads: aekit/openmp.py)."""
+    said = [f"{k}={env[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in env]
+    return ", ".join(said) or "libgomp's default"
 
 
 def sync(device: str) -> None:
