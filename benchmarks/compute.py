@@ -14,8 +14,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from aekit.api import build_model
 from aekit.data import load_dataset
 from aekit.nn.linear import onednn_linear, using_cpu_linear_kernel
-from aekit.train.config import resolve_config
-from aekit.train.trainer import uses_channels_last
+from aekit.training.config import resolve_config
+from aekit.training.trainer import uses_channels_last
 
 
 def openmp_settings(env=os.environ) -> str:

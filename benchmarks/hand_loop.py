@@ -41,10 +41,10 @@ from aekit.api import build_model, seed_everything
 from aekit.cpu import flushing_denormals
 from aekit.data import load_dataset
 from aekit.nn.linear import cpu_linear_kernel, using_cpu_linear_kernel
-from aekit.train.config import resolve_config
-from aekit.train.device import resolve_device, usable_cpu_threads
-from aekit.train.optim import make_optimizer
-from aekit.train.trainer import epoch_order, uses_channels_last
+from aekit.training.config import resolve_config
+from aekit.training.device import resolve_device, usable_cpu_threads
+from aekit.training.optim import make_optimizer
+from aekit.training.trainer import epoch_order, uses_channels_last
 from compute import sync
 from epochs import RunClock
 

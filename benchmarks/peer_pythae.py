@@ -51,8 +51,8 @@ from torch.nn import functional as F  # noqa: E402
 from aekit.api import build_model, seed_everything  # noqa: E402
 from aekit.data import Split, load_dataset  # noqa: E402
 from aekit.nn.linear import cpu_linear_kernel  # noqa: E402
-from aekit.train.config import resolve_config  # noqa: E402
-from aekit.train.trainer import Trainer  # noqa: E402
+from aekit.training.config import resolve_config  # noqa: E402
+from aekit.training.trainer import Trainer  # noqa: E402
 from compute import openmp_settings  # noqa: E402
 from quick import subset  # noqa: E402
 

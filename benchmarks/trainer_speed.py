@@ -48,8 +48,8 @@ import torch  # noqa: E402
 
 from aekit.api import train  # noqa: E402
 from aekit.nn.linear import cpu_linear_kernel, has_onednn_linear  # noqa: E402
-from aekit.train.callbacks import Callback  # noqa: E402
-from aekit.train.config import TrainConfig  # noqa: E402
+from aekit.training.callbacks import Callback  # noqa: E402
+from aekit.training.config import TrainConfig  # noqa: E402
 from compute import matmul_peak_gflops, openmp_settings, step_matmuls_gflops, train_flops_per_image  # noqa: E402
 from epochs import RunClock, late_over_first  # noqa: E402
 from hand_loop import like_for_like_loop, tutorial_loop  # noqa: E402

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.train.callbacks import Callback
+from aekit.training.callbacks import Callback
 
 
 def checkpoint_generation(run: Path) -> int:

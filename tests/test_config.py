@@ -6,7 +6,7 @@ import yaml
 
 from aekit.errors import ConfigError
 from aekit.models.presets import get_preset, list_presets
-from aekit.train.config import resolve_config
+from aekit.training.config import resolve_config
 
 
 def test_every_preset_resolves_and_has_a_description():
@@ -87,7 +87,7 @@ def test_get_preset_returns_a_copy():
 def test_numbers_yaml_reads_as_strings_are_numbers_and_reach_the_optimizer():
     import torch
 
-    from aekit.train.optim import make_optimizer
+    from aekit.training.optim import make_optimizer
 
     # YAML 1.1 reads `2e-3` (no dot) as the string "2e-3".
     cfg = resolve_config("conv-ae-10", sets=["train.lr=2e-3", "train.rmsprop_alpha=0.9"])

@@ -19,8 +19,8 @@ from aekit.api import build_model, seed_everything
 from aekit.data import load_dataset
 from aekit.evaluate import pca_squared_error, squared_error_per_image
 from aekit.models import Autoencoder
-from aekit.train.config import RunConfig, resolve_config
-from aekit.train.trainer import Trainer
+from aekit.training.config import RunConfig, resolve_config
+from aekit.training.trainer import Trainer
 
 N_EVAL = 2000          # test images for reconstruction / ELBO / MMD figures
 # The figures in the tests' comments are for seed 0; AEKIT_TEST_SEED=1 reruns the

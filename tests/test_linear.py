@@ -64,7 +64,7 @@ def test_torch_ships_the_onednn_linear_here(fresh_check):
 
 def test_importing_aekit_runs_no_check():
     # The check runs on first use, never at import: importing does no work.
-    code = ("import aekit, aekit.nn, aekit.models, aekit.api, aekit.train.trainer; from aekit.nn import linear; "
+    code = ("import aekit, aekit.nn, aekit.models, aekit.api, aekit.training.trainer; from aekit.nn import linear; "
             "print(linear.has_onednn_linear.cache_info().misses, linear._machine_kernel.cache_info().misses)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "0"]

@@ -13,7 +13,7 @@ from aekit.errors import AekitError
 from aekit.io import load_model, save_model
 from aekit.io import model_file
 from aekit.models import Autoencoder
-from aekit.train.config import resolve_config
+from aekit.training.config import resolve_config
 
 
 def make_model(preset="fashion-ae"):

@@ -22,7 +22,7 @@ from aekit.nn.interfaces import (
     Regulariser, StochasticBottleneck,
 )
 from aekit.nn.regularisers import KLConfig
-from aekit.train.config import resolve_config
+from aekit.training.config import resolve_config
 
 SHAPE = (1, 28, 28)
 CODE_DIM = 2     # the mixture prior needs at least 2

@@ -435,7 +435,7 @@ def test_preset_models_round_trip_through_model_files(preset, tmp_path):
 
 
 def test_new_parts_are_configurable_by_set_with_one_line_errors():
-    from aekit.train.config import resolve_config
+    from aekit.training.config import resolve_config
 
     cfg = resolve_config("dae", sets=["model.corruption={type: salt_pepper, p: 0.2}",
                                       "model.regularisers=[{type: l1, weight: 0.5}]"])

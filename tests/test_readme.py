@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from aekit.data import load_dataset
 from aekit.io import load_model
-from aekit.train.config import resolve_config
+from aekit.training.config import resolve_config
 
 from helpers import checkpoint_generation
 

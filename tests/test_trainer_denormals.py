@@ -12,7 +12,7 @@ import yaml
 
 from aekit.api import resume, train
 from aekit.cpu import flushing_denormal
-from aekit.train.callbacks import Callback
+from aekit.training.callbacks import Callback
 
 # Large enough that torch splits the product over its threads.
 TINY = torch.full((1_000_000,), 1e-30)

@@ -9,7 +9,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from aekit.api import train
-from aekit.train.callbacks import Callback
+from aekit.training.callbacks import Callback
 
 
 class CountHostReads(TorchDispatchMode):

@@ -20,9 +20,9 @@ from aekit.models.autoencoder import Autoencoder
 from aekit.report.run_folder import RunFolder
 from aekit.models.config import ModelConfig
 from aekit.schema import from_dict, to_dict
-from aekit.train.callbacks import Callback
-from aekit.train.config import RunConfig, resolve_config
-from aekit.train.trainer import Trainer
+from aekit.training.callbacks import Callback
+from aekit.training.config import RunConfig, resolve_config
+from aekit.training.trainer import Trainer
 
 
 @dataclass
@@ -111,7 +111,7 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
     seed_everything(cfg.train.seed)
     model = build_model(cfg, dataset.image_shape)
     all_callbacks = list(callbacks)
-    from aekit.train import distributed
+    from aekit.training import distributed
 
     distributed.seed_rank(cfg.train.seed)   # same initial weights on every rank, then each its own noise
 
@@ -124,7 +124,7 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
         folder = RunFolder(run_dir, cfg, grid_source.images, info)
         all_callbacks.insert(0, folder)
         if cfg.train.tensorboard:
-            from aekit.train.tensorboard import TensorBoard
+            from aekit.training.tensorboard import TensorBoard
 
             all_callbacks.insert(1, TensorBoard(run_dir / "tb", image_fn=folder.grid))
     trainer = Trainer(model, dataset.train, dataset.val, cfg.train, all_callbacks,

@@ -91,7 +91,7 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
                         seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()],
                         checkpoint_every=checkpoint_every, precision=precision, schedule=schedule,
                         tensorboard=tensorboard, compile=compile_)
-    from aekit.train.distributed import is_main
+    from aekit.training.distributed import is_main
 
     if not is_main():   # under torchrun, rank 0 speaks for the run
         return

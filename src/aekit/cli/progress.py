@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-from aekit.train.callbacks import Callback
+from aekit.training.callbacks import Callback
 
 # Reading the running loss is a host sync (on a GPU it waits for the queued
 # steps): the bar refreshes it at most this often, never every step.

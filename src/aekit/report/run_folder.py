@@ -23,8 +23,8 @@ from aekit.fs import atomic_write_text, batched_folder_sync
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
 from aekit.report.plots import plot_losses
-from aekit.train.callbacks import Callback
-from aekit.train.config import RunConfig
+from aekit.training.callbacks import Callback
+from aekit.training.config import RunConfig
 
 GRID_COLUMNS = 10
 GRID_PAIRS = 3

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.train.callbacks import Callback
+from aekit.training.callbacks import Callback
 
 
 class TensorBoard(Callback):

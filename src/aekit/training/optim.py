@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.optim.optimizer import _get_fused_kernels_supported_devices
 
-from aekit.train.config import TrainConfig
+from aekit.training.config import TrainConfig
 
 
 def _fast_kind(params: list[torch.Tensor]) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from aekit.train.config import TrainConfig
+from aekit.training.config import TrainConfig
 
 
 def make_scheduler(cfg: TrainConfig, optimizer):

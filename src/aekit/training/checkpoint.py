@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from aekit.errors import AekitError
 from aekit.fs import atomic_write_text, atomic_write_with
-from aekit.train import distributed
+from aekit.training import distributed
 
 FORMAT = "aekit.checkpoint"
 VERSION = 1

@@ -24,14 +24,14 @@ from aekit.cpu import flushing_denormals
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
 from aekit.nn.linear import compile_kernel_choice_as_constant, cpu_linear_kernel, using_cpu_linear_kernel
-from aekit.train.callbacks import Callback, CallbackList
-from aekit.train.config import TrainConfig
-from aekit.train.device import resolve_device, usable_cpu_threads
-from aekit.train import distributed
-from aekit.train.checkpoint import load_checkpoint, save_checkpoint
-from aekit.train.optim import make_optimizer
-from aekit.train.schedules import make_scheduler, step_scheduler
-from aekit.train.validation import mean_loss_terms
+from aekit.training.callbacks import Callback, CallbackList
+from aekit.training.config import TrainConfig
+from aekit.training.device import resolve_device, usable_cpu_threads
+from aekit.training import distributed
+from aekit.training.checkpoint import load_checkpoint, save_checkpoint
+from aekit.training.optim import make_optimizer
+from aekit.training.schedules import make_scheduler, step_scheduler
+from aekit.training.validation import mean_loss_terms
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
