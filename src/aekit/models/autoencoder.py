@@ -53,8 +53,8 @@ class Autoencoder(nn.Module):
 
     @contextlib.contextmanager
     def evaluating(self) -> Iterator["Autoencoder"]:
-        """Eval mode inside the block (no corruption, no dropout), the previous
-        mode restored after it, whatever happens inside."""
+        """Eval mode inside the block (no dropout; `loss` corrupts only if
+        asked), the previous mode restored after it, whatever happens inside."""
         was_training = self.training
         self.eval()
         try:
@@ -66,6 +66,11 @@ class Autoencoder(nn.Module):
     @property
     def code_dim(self) -> int:
         return self.bottleneck.dim
+
+    @property
+    def corrupts_input(self) -> bool:
+        """Whether the model is trained on corrupted inputs (a denoiser)."""
+        return not isinstance(self.corruption, nn.Identity)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 pixels [B, C, H, W] (as stored) → floats in the model's range."""
@@ -93,13 +98,14 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    def loss(self, x: torch.Tensor, step: int | None = None) -> Loss:
+    def loss(self, x: torch.Tensor, step: int | None = None, corrupt: bool | None = None) -> Loss:
         """The training objective on clean images `x` (model range).
 
-        The corruption (training only) is applied to the encoder's input; the
-        likelihood always scores the clean image: that is what makes a
-        denoising autoencoder denoise."""
-        x_in = self.corruption(x) if self.training else x
+        The corruption is applied to the encoder's input when `corrupt` (by
+        default: in training mode); the likelihood always scores the clean
+        image: that is what makes a denoising autoencoder denoise. Validation
+        asks for the corruption in eval mode, to score a denoiser on its task."""
+        x_in = self.corruption(x) if (self.training if corrupt is None else corrupt) else x
         code = self.bottleneck(self.encoder(x_in), sample=True)
         recon = self.likelihood.nll(x, self.decoder(code.z))
         terms = {"recon": recon}
