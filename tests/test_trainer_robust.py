@@ -13,10 +13,7 @@ from safetensors.torch import load_file
 
 from aekit.api import resume, train
 from aekit.errors import AekitError
-
-
-def weights_equal(a, b) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+from helpers import weights_equal
 
 
 def test_same_seed_is_bitwise_identical_weights_and_metrics():
