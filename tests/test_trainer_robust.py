@@ -102,11 +102,17 @@ def test_schedules_change_the_learning_rate(schedule, expect):
     assert expect([m["lr"] for m in run.history])
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "sgd"])
-def test_each_optimizer_trains_with_clipping(optimizer):
+# One epoch (18 steps) of dense-ae-32 on the digits, gradients clipped to norm 1. Measured
+# val_loss (2-core AMD EPYC, 2026-11-30), seeds 0 / 1: adam and adamw 215.7 / 212.6, rmsprop
+# 199.2 / 198.2, sgd at lr 0.5 225.2 / 226.1 (an untrained decoder: 784 ln 2 = 543). Bounds:
+# ~4 % above the worse seed. SGD's clipped step is lr x at most 1: at lr 0.01 it barely
+# moves in an epoch (542.8 / 541.0), so it runs at 0.5.
+@pytest.mark.parametrize("optimizer,lr,bound", [("adam", 0.01, 224.0), ("adamw", 0.01, 224.0),
+                                                ("rmsprop", 0.01, 207.0), ("sgd", 0.5, 235.0)])
+def test_each_optimizer_trains_with_clipping(optimizer, lr, bound):
     run = train("dense-ae-32", data="digits-sample", epochs=1, seed=0, save=False,
-                      sets=[f"train.optimizer={optimizer}", "train.grad_clip=1.0", "train.lr=0.01"])
-    assert run.history[0]["val_loss"] < 543   # below an untrained decoder's 784 ln 2
+                sets=[f"train.optimizer={optimizer}", "train.grad_clip=1.0", f"train.lr={lr}"])
+    assert run.history[0]["val_loss"] < bound
 
 
 def test_bad_grad_clip_is_a_one_line_error():
