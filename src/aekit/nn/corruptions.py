@@ -1,4 +1,4 @@
-"""Corruptions of the input, applied during training only (denoising AEs).
+"""Corruptions of the input (denoising AEs): applied while training, and when a denoiser is validated.
 
 Each corruption is a module built with the model's data range (low, high):
 noise is clipped to it, masked pixels become `low` (background), salt and
