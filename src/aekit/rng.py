@@ -22,16 +22,13 @@ def fixed_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
     `seed`; after it, both are back where they were. Only these two streams
     are touched: another GPU's stream (another rank's) is left alone."""
     device = torch.device(device)
-    if device.type == "cpu":
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(seed)
-            yield
-        return
-    index = device.index if device.index is not None else torch.empty(0, device=device).device.index
-    with torch.random.fork_rng(devices=[index], device_type=device.type):
+    on_cpu = device.type == "cpu"
+    index = None if on_cpu else torch.empty(0, device=device).device.index   # "cuda" -> the current one
+    with torch.random.fork_rng(devices=[] if on_cpu else [index], device_type=None if on_cpu else device.type):
         torch.default_generator.manual_seed(seed)
         if device.type == "cuda":
-            torch.cuda.default_generators[index].manual_seed(seed)
-        else:   # mps and the like: one device per process
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)   # this device's stream only
+        elif not on_cpu:   # mps and the like: one device per process
             torch.get_device_module(device.type).manual_seed(seed)
         yield
