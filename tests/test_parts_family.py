@@ -70,8 +70,7 @@ def test_input_dropout_rescales_survivors_and_keeps_the_mean():
 
 @pytest.mark.parametrize("spec", [{"type": "gaussian"}, {"type": "masking"}, {"type": "salt_pepper"},
                                   {"type": "dropout"}])
-def test_corruptions_follow_the_global_seed_in_either_mode(spec):
-    # A corruption module always corrupts: the model decides when (Autoencoder.loss).
+def test_corruptions_apply_in_training_only_and_follow_the_global_seed(spec):
     module = corruption(spec)
     x = torch.rand(4, 1, 28, 28)
     torch.manual_seed(3)
@@ -79,27 +78,20 @@ def test_corruptions_follow_the_global_seed_in_either_mode(spec):
     torch.manual_seed(3)
     b = module(x)
     assert torch.equal(a, b) and not torch.equal(a, x)
-    torch.manual_seed(3)
-    assert torch.equal(module.eval()(x), a)
+    assert torch.equal(module.eval()(x), x)
 
 
-def test_model_corrupts_the_input_while_training_or_when_asked():
+def test_model_corrupts_the_input_only_while_training():
     cfg = from_dict(ModelConfig, {"input_shape": [1, 8, 8], "corruption": {"type": "masking", "p": 0.5},
                                   "encoder": {"type": "mlp", "widths": [16]}, "bottleneck": {"type": "deterministic", "dim": 4}}, "model")
     model = Autoencoder(cfg)
-    assert model.corrupts_input
     x = torch.rand(16, 1, 8, 8)
     model.eval()
-    clean = model.loss(x).total
-    assert torch.equal(clean, model.loss(x).total)                   # deterministic: no corruption
-    torch.manual_seed(0)
-    on_task = model.loss(x, corrupt=True).total                      # validation on a denoiser's task
+    assert torch.equal(model.loss(x).total, model.loss(x).total)     # deterministic: no corruption
     model.train()
     torch.manual_seed(0)
     first = model.loss(x).total
-    assert torch.equal(first, on_task)                               # the same mask as in eval mode
     assert not torch.equal(first, model.loss(x).total)               # a fresh mask each call
-    assert torch.equal(model.loss(x, corrupt=False).total, clean)
 
 
 @pytest.mark.parametrize("spec, message", [

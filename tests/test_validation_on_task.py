@@ -7,9 +7,14 @@ a DDP run), and validating does not touch the training stream."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
+from aekit.models import Autoencoder, ModelConfig
+from aekit.nn.corruptions import NoCorruptionConfig
+from aekit.schema import from_dict
 from aekit.train.validation import validation_terms
 from helpers import weights_equal
 from test_family_support import N_EVAL, train_briefly
@@ -17,6 +22,26 @@ from test_family_support import N_EVAL, train_briefly
 # The dae preset (Gaussian noise sigma 0.5, clipped) on real MNIST: 20,000
 # training images, 6 epochs of batch 512 (240 steps: 14-24 s on the shared 2-core AMD EPYC).
 DAE_ON_MNIST = ("dae", 20000, 6, ["data.name=mnist"])
+
+
+def test_loss_corrupts_in_eval_mode_when_asked_and_only_then():
+    cfg = from_dict(ModelConfig, {"input_shape": [1, 8, 8], "corruption": {"type": "masking", "p": 0.5},
+                                  "encoder": {"type": "mlp", "widths": [16], "dropout": 0.5},
+                                  "bottleneck": {"type": "deterministic", "dim": 4}}, "model")
+    model = Autoencoder(cfg).eval()
+    assert model.corrupts_input and not Autoencoder(replace(cfg, corruption=NoCorruptionConfig())).corrupts_input
+    x = torch.rand(16, 1, 8, 8)
+    clean = model.loss(x).total
+    assert torch.equal(clean, model.loss(x).total)                   # eval: no corruption, no dropout
+    assert torch.equal(clean, model.loss(x, corrupt=False).total)
+    torch.manual_seed(0)
+    on_task = model.loss(x, corrupt=True).total
+    torch.manual_seed(0)
+    assert torch.equal(on_task, model.loss(x, corrupt=True).total)   # the mask of the global stream...
+    assert not torch.equal(on_task, clean)
+    torch.manual_seed(0)
+    masked = x * (torch.rand_like(x) >= 0.5)                         # ...this one, scored against x
+    assert torch.equal(on_task, model.likelihood.nll(x, model.decoder(model.encode(masked))).mean())
 
 
 @pytest.fixture(scope="module")

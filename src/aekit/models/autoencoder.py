@@ -15,6 +15,7 @@ from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig
+from aekit.nn.corruptions import NoCorruptionConfig
 from aekit.schema import to_dict
 
 
@@ -70,7 +71,7 @@ class Autoencoder(nn.Module):
     @property
     def corrupts_input(self) -> bool:
         """Whether the model is trained on corrupted inputs (a denoiser)."""
-        return not isinstance(self.corruption, nn.Identity)
+        return not isinstance(self.config.corruption, NoCorruptionConfig)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 pixels [B, C, H, W] (as stored) → floats in the model's range."""
@@ -105,7 +106,9 @@ class Autoencoder(nn.Module):
         default: in training mode); the likelihood always scores the clean
         image: that is what makes a denoising autoencoder denoise. Validation
         asks for the corruption in eval mode, to score a denoiser on its task."""
-        x_in = self.corruption(x) if (self.training if corrupt is None else corrupt) else x
+        corrupt = self.training if corrupt is None else corrupt
+        # apply_noise, not the module's call: that is the identity in eval mode.
+        x_in = self.corruption.apply_noise(x) if corrupt and self.corrupts_input else x
         code = self.bottleneck(self.encoder(x_in), sample=True)
         recon = self.likelihood.nll(x, self.decoder(code.z))
         terms = {"recon": recon}

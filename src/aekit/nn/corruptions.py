@@ -1,12 +1,10 @@
-"""Corruptions of the input (denoising AEs): applied while training, and when a denoiser is validated.
+"""Corruptions of the input, applied during training only (denoising AEs).
 
 Each corruption is a module built with the model's data range (low, high):
 noise is clipped to it, masked pixels become `low` (background), salt and
 pepper pixels become `high` / `low`. Randomness comes from torch's global RNG,
-so `train.seed` makes a run repeatable. A corruption module always corrupts;
-the model decides when (`Autoencoder.loss`): while training, and when a
-denoiser is validated on its task. It is never part of inference (encode,
-decode, reconstruct).
+so `train.seed` makes a run repeatable. In eval mode every corruption is the
+identity: a corruption is a training device, never part of inference.
 """
 
 from __future__ import annotations
@@ -37,7 +35,10 @@ class _Corruption(nn.Module):
         super().__init__()
         self.low, self.high = data_range
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.apply_noise(x) if self.training else x
+
+    def apply_noise(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -86,13 +87,13 @@ class GaussianNoise(_Corruption):
         super().__init__(data_range)
         self.sigma, self.clip = sigma * (data_range[1] - data_range[0]), clip
 
-    def forward(self, x):
+    def apply_noise(self, x):
         y = x + self.sigma * torch.randn_like(x)
         return y.clamp(self.low, self.high) if self.clip else y
 
 
 class Masking(_FractionCorruption):
-    def forward(self, x):
+    def apply_noise(self, x):
         keep = torch.rand_like(x) >= self.p
         return torch.where(keep, x, torch.full_like(x, self.low))
 
@@ -108,7 +109,7 @@ class MaskingConfig(_FractionConfig):
 
 
 class SaltPepper(_FractionCorruption):
-    def forward(self, x):
+    def apply_noise(self, x):
         u = torch.rand_like(x)
         # u < p/2: pepper, p/2 <= u < p: salt, else untouched: one draw decides both.
         y = torch.where(u < self.p / 2, torch.full_like(x, self.low), x)
@@ -126,7 +127,7 @@ class SaltPepperConfig(_FractionConfig):
 
 
 class InputDropout(_FractionCorruption):
-    def forward(self, x):
+    def apply_noise(self, x):
         return nn.functional.dropout(x, self.p, training=True)
 
 
