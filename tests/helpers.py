@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from aekit.training.callbacks import Callback
 
@@ -18,6 +19,12 @@ def checkpoint_generation(run: Path) -> int:
         return json.loads((run / "checkpoint" / "last.json").read_text())["generation"]
     except (FileNotFoundError, json.JSONDecodeError):
         return 0
+
+
+def weights_equal(a, b) -> bool:
+    """Whether two models hold bitwise the same parameters and buffers."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def row_hashes(images) -> list[bytes]:

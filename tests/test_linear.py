@@ -241,7 +241,9 @@ def test_onednn_training_repeats_bitwise_and_follows_torchs(tmp_path, monkeypatc
     for o, r in zip(run_a.history, run_t.history):
         assert o["train_loss"] == pytest.approx(r["train_loss"], rel=2e-3)
         assert o["val_loss"] == pytest.approx(r["val_loss"], rel=2e-3)
-    assert run_a.history[-1]["val_loss"] < 0.5 * 784 * 0.6931
+    # One epoch of vae-kingma on the digits, measured val_loss (2-core AMD EPYC, 2026-11-30):
+    # 221.2 with seed 5; 226.0 / 218.1 with seeds 0 / 1. Bound: ~4 % above the worst.
+    assert run_a.history[-1]["val_loss"] < 235.0
     assert any(not torch.equal(a[n], t[n]) for n in a)   # the kernels really differed
 
 

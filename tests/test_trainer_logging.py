@@ -18,9 +18,13 @@ def test_tensorboard_has_scalars_and_the_reconstruction_grid(tmp_path):
 
 
 def test_bf16_autocast_trains_on_cpu_and_fp16_needs_cuda():
-    run = train("dense-ae-32", data="digits-sample", epochs=1, seed=0, save=False, precision="bf16",
-                device="cpu")
-    assert run.history[0]["val_loss"] < 543
+    kw = dict(data="digits-sample", epochs=1, seed=0, save=False, device="cpu")
+    bf16, fp32 = train("dense-ae-32", precision="bf16", **kw), train("dense-ae-32", **kw)
+    # One epoch (18 steps) of the preset. Measured val_loss (2-core AMD EPYC, 2026-11-30),
+    # seeds 0 / 1: bf16 462.3 / 482.4, fp32 within 0.04 of it (untrained: 784 ln 2 = 543).
+    # Bounds: ~4 % above the worse seed; bf16 learns as much as fp32, to 1 %.
+    assert bf16.history[0]["val_loss"] < 500.0
+    assert bf16.history[0]["val_loss"] == pytest.approx(fp32.history[0]["val_loss"], rel=0.01)
     with pytest.raises(AekitError, match="fp16 needs a CUDA GPU"):
         train("dense-ae-32", data="digits-sample", epochs=1, save=False, precision="fp16", device="cpu")
 

@@ -20,7 +20,10 @@ def test_compiled_run_trains_and_follows_the_eager_run():
         # Same data order and weights; fused kernels round differently, no more.
         assert c["train_loss"] == pytest.approx(e["train_loss"], rel=1e-3)
         assert c["val_loss"] == pytest.approx(e["val_loss"], rel=1e-3)
-    assert compiled.history[-1]["val_loss"] < 0.9 * 784 * 0.6931   # learned: below the coin-flip BCE
+    # One epoch of fashion-ae on the digits, measured val_loss (eager; 2-core AMD EPYC,
+    # 2026-11-30): 289.9 with seed 2; 287.9 / 269.9 with seeds 0 / 1 (untrained: 543).
+    # Bound: ~4 % above the worst.
+    assert compiled.history[-1]["val_loss"] < 301.0
 
 
 def test_channels_last_conv_resumes_bitwise(tmp_path):

@@ -11,6 +11,7 @@ import torch
 
 from aekit.cpu import flushing_denormals
 from aekit.models.autoencoder import Autoencoder
+from aekit.rng import fixed_rng
 
 
 @torch.inference_mode()
@@ -20,16 +21,11 @@ def elbo(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed:
     with a fixed seed for the sampled codes so two calls compare fairly."""
     device = next(model.parameters()).device
     sums = {"recon": 0.0, "kl": 0.0}
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        with model.evaluating():
-            for i in range(0, len(images), batch_size):
-                terms = model.loss(model.preprocess(images[i:i + batch_size].to(device))).terms
-                for name in sums:
-                    sums[name] += float(terms[name].sum())
-    finally:
-        torch.random.set_rng_state(state)
+    with model.evaluating(), fixed_rng(seed, device):   # the caller's random streams untouched
+        for i in range(0, len(images), batch_size):
+            terms = model.loss(model.preprocess(images[i:i + batch_size].to(device))).terms
+            for name in sums:
+                sums[name] += float(terms[name].sum())
     out = {name: total / len(images) for name, total in sums.items()}
     out["elbo"] = -(out["recon"] + out["kl"])
     return out

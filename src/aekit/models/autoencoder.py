@@ -16,6 +16,7 @@ from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig
+from aekit.nn.corruptions import NoCorruptionConfig
 from aekit.nn.interfaces import (
     Bottleneck, Corruption, CriticRegulariser, Decoder, Encoder, Likelihood, Regulariser, build_part,
 )
@@ -61,8 +62,8 @@ class Autoencoder(nn.Module):
 
     @contextlib.contextmanager
     def evaluating(self) -> Iterator["Autoencoder"]:
-        """Eval mode inside the block (no corruption, no dropout), the previous
-        mode restored after it, whatever happens inside."""
+        """Eval mode inside the block (no dropout; `loss` corrupts only if
+        asked), the previous mode restored after it, whatever happens inside."""
         was_training = self.training
         self.eval()
         try:
@@ -74,6 +75,11 @@ class Autoencoder(nn.Module):
     @property
     def code_dim(self) -> int:
         return self.bottleneck.dim
+
+    @property
+    def corrupts_input(self) -> bool:
+        """Whether the model is trained on corrupted inputs (a denoiser)."""
+        return not isinstance(self.config.corruption, NoCorruptionConfig)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 pixels [B, C, H, W] (as stored) → floats in the model's range."""
@@ -101,13 +107,16 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    def loss(self, x: torch.Tensor, step: int | None = None) -> Loss:
+    def loss(self, x: torch.Tensor, step: int | None = None, corrupt: bool | None = None) -> Loss:
         """The training objective on clean images `x` (model range).
 
-        The corruption (training only) is applied to the encoder's input; the
-        likelihood always scores the clean image: that is what makes a
-        denoising autoencoder denoise."""
-        x_in = self.corruption(x) if self.training else x
+        The corruption is applied to the encoder's input when `corrupt` (by
+        default: in training mode); the likelihood always scores the clean
+        image: that is what makes a denoising autoencoder denoise. Validation
+        asks for the corruption in eval mode, to score a denoiser on its task."""
+        corrupt = self.training if corrupt is None else corrupt
+        # apply_noise, not the module's call: that is the identity in eval mode.
+        x_in = self.corruption.apply_noise(x) if corrupt and self.corrupts_input else x
         code = self.bottleneck(self.encoder(x_in), sample=True)
         recon = self.likelihood.nll(x, self.decoder(code.z))
         terms = {"recon": recon}

@@ -31,7 +31,7 @@ from aekit.training import distributed
 from aekit.training.checkpoint import load_checkpoint, save_checkpoint
 from aekit.training.optim import make_optimizer
 from aekit.training.schedules import make_scheduler, step_scheduler
-from aekit.training.validation import mean_loss_terms
+from aekit.training.validation import validation_terms
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -163,7 +163,8 @@ class Trainer:
                 self.state.step_in_epoch = 0
                 self.epoch_sums = {}
                 self.state.history.append(metrics)
-                # The loss that the plateau schedule, the best model and early stopping watch.
+                # The loss that the plateau schedule, the best model and early stopping watch
+                # (val_loss is on the model's task: a denoiser's on noisy inputs, see validation.py).
                 monitored = metrics.get("val_loss", metrics["train_loss"])
                 step_scheduler(self.scheduler, monitored)
                 self._track_best(metrics, monitored)
@@ -272,13 +273,14 @@ class Trainer:
         train_seconds = time.perf_counter() - start
         n = len(self.train_images)
         train_terms = {name: float(distributed.all_reduce_sum(total)) / n for name, total in self.epoch_sums.items()}
-        val_terms = mean_loss_terms(model, self.val_images, cfg.eval_batch_size, self.state.step) \
+        # val_* on the model's task (a denoiser's noisy inputs), + val_clean_* for a denoiser.
+        val_terms = validation_terms(model, self.val_images, cfg.eval_batch_size, self.state.step, cfg.seed) \
             if len(self.val_images) else {}
-        return self._metrics(epoch, train_terms, val_terms, train_seconds, time.perf_counter() - start)
+        return self._metrics(epoch, {"train": train_terms, **val_terms}, train_seconds, time.perf_counter() - start)
 
-    def _metrics(self, epoch, train_terms, val_terms, train_seconds, seconds) -> dict:
+    def _metrics(self, epoch, terms_by_prefix: dict[str, dict], train_seconds, seconds) -> dict:
         metrics = {"epoch": epoch, "step": self.state.step}
-        for prefix, terms in (("train", train_terms), ("val", val_terms)):
+        for prefix, terms in terms_by_prefix.items():
             for name, value in terms.items():
                 metrics[f"{prefix}_{name}"] = value
             if "recon" in terms:
