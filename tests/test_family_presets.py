@@ -21,7 +21,7 @@ from aekit.models.presets import preset_names
 from aekit.evaluate import dead_code_units, encode_images
 from test_family_support import each_seed, train_briefly
 
-# preset: (train images, epochs, val_loss bound, most dead code units, test-only overrides)
+# preset: (train images, epochs, val_loss bound, most dead code units)
 # The val_loss unit is the preset's own (nats for Bernoulli, summed squared error on the
 # model's range for Gaussian/MSE). Every case must also reconstruct (SSE per [0, 1] test
 # image) better than PCA with as many components as the code. Dead code units (constant
@@ -32,43 +32,43 @@ CASES = {
     # images than its code size suggests. Measured: seed 0 at 8 epochs val 88.58 nats, SSE
     # 12.90 vs PCA-32 13.59; seed 1 at 8 epochs SSE 14.14 (above PCA), at 10 12.64, at 12 val
     # 84.74, SSE 12.01 (margin 11.6 %), 8 dead units; ~90 s a seed on a loaded 2-core EPYC.
-    "dense-ae-32": (54000, 12, 90.0, 10, []),
+    "dense-ae-32": (54000, 12, 90.0, 10),
     # BCE, 784-256-128-20, batch 512 (106 steps an epoch: it needs epochs). Measured at 10
     # epochs: val 233.28 / 227.56 nats; SSE 13.30 / 13.26 vs PCA-20 14.43 (margins 7.8 / 8.1 %);
     # at 8 epochs 14.05 / 13.81, too close. No dead unit.
-    "fashion-ae": (54000, 10, 240.0, 0, []),
+    "fashion-ae": (54000, 10, 240.0, 0),
     # MSE, 784-25(elu)-784, its own batch 32. Measured at 3 epochs: val 16.27 / 16.22; SSE 15.01 /
     # 15.02 vs PCA-25 16.31 (margins 8.0 / 7.9 %). At 2 epochs val was 16.39, too near the bound.
-    "dense-ae-25-elu": (54000, 3, 17.0, 0, []),
+    "dense-ae-25-elu": (54000, 3, 17.0, 0),
     # MSE on [-1, 1] (4x the [0, 1] figure), 3-d code, batch 128. Measured at 3 epochs: val
     # 125.02 / 127.98; SSE 31.03 / 31.47 vs PCA-3 39.22 / 39.23 (margins 21 / 20 %); at 2
     # epochs val 133.42 / 136.51, too near a bound that leaves room for other CPUs' rounding.
-    "deep-ae-3d": (54000, 3, 135.0, 0, []),
+    "deep-ae-3d": (54000, 3, 135.0, 0),
     # Dropout 0.2 on hidden layers, batch 512: slow to pass PCA. Measured at 16 epochs: val
     # 234.52 / 227.81 nats; SSE 13.73 / 13.38 vs PCA-20 14.43 (margins 4.9 / 7.3 %; at 12
     # epochs 14.79 / 14.21); ~370 s a seed on the loaded 2-core EPYC, ~4x less when idle.
-    "dropout-ae": (54000, 16, 240.0, 0, []),
+    "dropout-ae": (54000, 16, 240.0, 0),
     # Keras conv AE, 10-d ELU code (see the preset for why not ReLU), RMSprop 1e-3, rho 0.9,
     # batch 64. Measured at 20k images x 2 epochs: val 18.29 / 17.94; SSE 18.21 / 17.93 vs
     # PCA-10 26.80 / 26.79 (margins 32 / 33 %), no dead unit; after 1 epoch SSE 25.42 / 23.68.
-    "conv-ae-10": (20000, 2, 22.0, 0, []),
+    "conv-ae-10": (20000, 2, 22.0, 0),
     # Keras conv AE with a linear 2-d code, RMSprop 3e-4, batch 64. Measured at 30k images x 3
     # epochs: val 39.20 / 40.58; SSE 37.76 / 38.60 vs PCA-2 42.15 (margins 10.4 / 8.4 %); after
     # 1 epoch 41.57 / 41.54, level with PCA. 111-250 s a seed on the loaded 2-core EPYC.
-    "ae-2d": (30000, 3, 42.5, 0, []),
+    "ae-2d": (30000, 3, 42.5, 0),
     # Conv2d + MaxPool encoder, dense 32-d code, ConvTranspose2d decoder, MSE on [-1, 1] (val is 4x
     # the [0, 1] figure), Adam 1e-3, batch 128. Measured at 20k images x 3 epochs: val 39.71 /
     # 41.88; SSE 10.11 / 10.62 vs PCA-32 13.65 (margins 26 / 22 %); at 2 epochs 13.61 / 13.85,
     # level with PCA. The tutorial's own 8x2x2 pooled code reached only SSE 23.5-27.6 (see the preset).
-    "conv-ae": (20000, 3, 45.0, 0, []),
+    "conv-ae": (20000, 3, 45.0, 0),
 }
 
 
 @pytest.mark.parametrize("preset", sorted(CASES))
 @each_seed
 def test_preset_learns_and_beats_pca(preset, seed):
-    n_train, epochs, val_bound, most_dead, sets = CASES[preset]
-    run = train_briefly(preset, n_train, epochs, seed, sets)
+    n_train, epochs, val_bound, most_dead = CASES[preset]
+    run = train_briefly(preset, n_train, epochs, seed)
     val = [m["val_loss"] for m in run.history]
     sse, baseline = run.squared_error(), run.pca_squared_error()
     dead = dead_code_units(encode_images(run.model, run.test_images))
