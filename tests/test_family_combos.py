@@ -46,9 +46,9 @@ def test_denoising_conv_vae_is_a_config(seed):
 
 @each_seed
 def test_sparse_conv_ae_is_a_config(seed):
-    sparse = train_briefly("conv-ae-10", 10000, 1, seed, SPARSE_CONV_AE)
+    sparse = train_briefly("conv-ae-10", 20000, 1, seed, SPARSE_CONV_AE)
     # The same conv AE with the same 64-unit ReLU code and no L1 term, for comparison.
-    plain = train_briefly("conv-ae-10", 10000, 1, seed, SPARSE_CONV_AE[:1])
+    plain = train_briefly("conv-ae-10", 20000, 1, seed, SPARSE_CONV_AE[:1])
     assert type(sparse.model) is Autoencoder and isinstance(sparse.model.encoder, ConvEncoder)
     assert not plain.model.regularisers
     stats = {}
@@ -56,8 +56,10 @@ def test_sparse_conv_ae_is_a_config(seed):
         with torch.no_grad():
             z = run.model.encode(run.model.preprocess(run.test_images))
         stats[name] = {"active": (z > 0).float().mean().item(), "recon": run.history[-1]["val_recon"]}
-    print(f"sparse conv AE (10k images, 1 epoch), seed {seed}: {stats}")
-    # Measured (conv-ae-10's batch 64, RMSprop 1e-3, seeds 0 / 1): with L1 val recon 23.71 /
-    # 26.81, active share 0.343 / 0.294; without: recon 24.72 / 25.46, active 0.685 / 0.665.
-    assert stats["l1"]["recon"] < 30.0
+    print(f"sparse conv AE (20k images, 1 epoch), seed {seed}: {stats}")
+    # Measured (conv-ae-10's batch 64, RMSprop 1e-3, seeds 0 / 1; 1 thread as under xdist, and
+    # 2): with L1 val recon 18.50 / 22.52 (2 threads: 19.57 / 22.44), active share 0.342 / 0.331;
+    # without: recon 17.53 / 17.22, active 0.666 / 0.677. At 10k images (156 steps) the run was
+    # still in its fast, fragile start: recon 23.7 / 26.8 on 1 thread, 35.2 / 40.9 on 2.
+    assert stats["l1"]["recon"] < 27.0
     assert stats["l1"]["active"] < 0.65 * stats["none"]["active"]

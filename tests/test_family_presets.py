@@ -28,10 +28,10 @@ from test_family_support import each_seed, train_briefly
 # on every test image) are counted on the 2000 test images.
 CASES = {
     # BCE, 784-32(relu)-784, batch 256. Its ReLU code loses units in its first steps (none dead
-    # at init): 8 / 9 of 32 dead after epoch 1, 7 / 8 later (seeds 0 / 1), so it needs more
-    # images than its code size suggests. Measured: seed 0 at 8 epochs val 88.58 nats, SSE
-    # 12.90 vs PCA-32 13.59; seed 1 at 8 epochs SSE 14.14 (above PCA), at 10 12.64, at 12 val
-    # 84.74, SSE 12.01 (margin 11.6 %), 8 dead units; ~90 s a seed on a loaded 2-core EPYC.
+    # at init): 8 / 9 of 32 dead after epoch 1, 7 / 8 after 12 (seeds 0 / 1), so it needs more
+    # images than its code size suggests: at 8 epochs SSE 12.90 / 14.14 vs PCA-32 13.59 (seed 1
+    # above PCA), at 10 seed 1 12.64. Measured at 12 epochs: val 83.69 / 84.74 nats, SSE 11.66 /
+    # 12.01 (margins 14 / 12 %); ~90 s a seed on a loaded 2-core EPYC.
     "dense-ae-32": (54000, 12, 90.0, 10),
     # BCE, 784-256-128-20, batch 512 (106 steps an epoch: it needs epochs). Measured at 10
     # epochs: val 233.28 / 227.56 nats; SSE 13.30 / 13.26 vs PCA-20 14.43 (margins 7.8 / 8.1 %);
