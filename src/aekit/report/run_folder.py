@@ -1,7 +1,8 @@
 """The run folder: what every training run leaves behind.
 
     config.yaml          the full resolved config (reruns the run)
-    metrics.jsonl        one JSON line per epoch
+    metrics.jsonl        one JSON line per epoch (with the validation codes'
+                         dead units, and a VAE's active units: aekit.evaluate.codes)
     model.safetensors    the latest weights, + model.json to rebuild the model
     best.safetensors     the weights of the best validation loss, + best.json
     checkpoint/          the last checkpoint (`aekit train --resume RUN_DIR`)
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+from aekit.evaluate.codes import active_units, dead_code_units, encode_images
 from aekit.fs import atomic_write_text, batched_folder_sync
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
@@ -41,6 +44,19 @@ def spread_sample(images: torch.Tensor, count: int) -> torch.Tensor:
     return images[torch.linspace(0, len(images) - 1, count).round().long()]
 
 
+def code_usage(model, val_images: torch.Tensor, batch_size: int) -> dict:
+    """{"val_dead_code_units": n} for every model, plus "val_active_units" for a
+    stochastic code: one batched, gradient-free encode pass over the validation
+    images (a fraction of an epoch's cost). Empty without validation images."""
+    if not len(val_images):
+        return {}
+    codes = encode_images(model, val_images, batch_size)
+    usage = {"val_dead_code_units": dead_code_units(codes)}
+    if model.bottleneck.stochastic:
+        usage["val_active_units"] = active_units(codes)
+    return usage
+
+
 class RunFolder(Callback):
     def __init__(self, path: str | Path, config: RunConfig, grid_images: torch.Tensor, data_info: dict):
         self.path = Path(path)
@@ -57,6 +73,7 @@ class RunFolder(Callback):
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
         history = trainer.state.history   # already holds this epoch's metrics
+        metrics.update(code_usage(trainer.model, trainer.val_images, trainer.config.eval_batch_size))
         epoch = metrics["epoch"]
         model = trainer.model
         extra = {"data": self.data_info, "epoch": epoch}
@@ -77,6 +94,12 @@ class RunFolder(Callback):
     def on_fit_end(self, trainer) -> None:
         if self.plotted_epochs < len(trainer.state.history):   # stopped early, or a run of short epochs
             self.plot(trainer)
+        dead = trainer.state.history[-1].get("val_dead_code_units", 0) if trainer.state.history else 0
+        if dead:
+            print(f"aekit: warning: {dead} of {trainer.model.code_dim} code units are dead (the same value on "
+                  "every validation image, e.g. a ReLU code unit stuck at 0): the code is smaller than configured; "
+                  "use another seed, a lower lr, or a code activation that cannot die (e.g. "
+                  "--set model.bottleneck.activation=elu)", file=sys.stderr)
 
     def plot(self, trainer) -> None:
         history = trainer.state.history
