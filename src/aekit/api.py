@@ -116,7 +116,7 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
     distributed.seed_rank(cfg.train.seed)   # same initial weights on every rank, then each its own noise
 
     if not distributed.is_main():   # only rank 0 writes files and shows progress
-        all_callbacks = [cb for cb in all_callbacks if getattr(cb, "all_ranks", False)]
+        all_callbacks = [cb for cb in all_callbacks if cb.all_ranks]
     if run_dir is not None and distributed.is_main():
         grid_source = dataset.val if len(dataset.val) else dataset.test
         info = {"name": cfg.data.name, "image_shape": list(dataset.image_shape),

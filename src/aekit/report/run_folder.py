@@ -103,7 +103,7 @@ class RunFolder(Callback):
 
     def plot(self, trainer) -> None:
         history = trainer.state.history
-        plot_losses(history, self.path / "loss.png", unit=getattr(trainer.model.likelihood, "unit", ""))
+        plot_losses(history, self.path / "loss.png", unit=trainer.model.likelihood.unit)
         self.plotted_epochs, self.plotted_at = len(history), time.monotonic()
 
     def save_best(self, model, extra: dict) -> None:

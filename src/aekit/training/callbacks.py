@@ -7,6 +7,10 @@ from __future__ import annotations
 
 
 class Callback:
+    # Under torchrun, callbacks run on rank 0 only (it writes files and shows
+    # progress); one that must see every rank says so.
+    all_ranks: bool = False
+
     def on_fit_start(self, trainer) -> None: ...
     def on_epoch_start(self, trainer, epoch: int) -> None: ...
     def on_step_end(self, trainer, epoch: int, step_in_epoch: int, steps_per_epoch: int) -> None: ...

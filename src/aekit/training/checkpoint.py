@@ -94,7 +94,7 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
         tensors[f"sums.{name}"] = value.detach().to("cpu").reshape(1).clone()
     tensors["rng.torch"] = torch.get_rng_state()
     # Under torchrun: each rank's own states, gathered by Trainer.save_checkpoint.
-    tensors.update(getattr(trainer, "rank_rng_states", None) or {})
+    tensors.update(trainer.rank_rng_states)
     if torch.cuda.is_available():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s

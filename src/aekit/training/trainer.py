@@ -112,6 +112,7 @@ class Trainer:
         # So is denormal flushing (it changes rounding): a resumed run keeps its own.
         self.flush_denormal = config.flush_denormal
         self.epoch_sums: dict[str, torch.Tensor] = {}
+        self.rank_rng_states: dict[str, torch.Tensor] = {}   # under torchrun: every rank's, for the checkpoint
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.callbacks = CallbackList(callbacks)
         self._interrupted = False
