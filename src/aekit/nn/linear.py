@@ -2,13 +2,21 @@
 fp32 CPU matmuls run by oneDNN where torch's own BLAS is slow.
 
 Why: torch's CPU builds send fp32 matmuls to Intel MKL, and MKL runs its
-AVX2 code on CPUs that are not Intel's, even where they have AVX-512. On the
-2-core AMD EPYC (Zen 5) these benchmarks ran on, a 2048^2 fp32 matmul reaches
-~216 GFLOP/s through MKL and ~470 GFLOP/s through oneDNN (which torch also
-ships, and already uses for convolutions and bf16); the layers of the MLP
-models run 1.9-2.3x faster, and a whole training step 1.4-1.6x
-(benchmarks/README.md). Layers thinner than MIN_FEATURES (a 20-d code's
-20x400) stay with torch: oneDNN measured slower there.
+AVX2 code on CPUs that are not Intel's, even where they have AVX-512. Measured
+with benchmarks/linear_kernels.py (the three matmuls of a layer's training
+step) and trainer_speed.py:
+- AMD EPYC Zen 5, 2 cores (2026-11-25): a 2048^2 fp32 matmul ~216 GFLOP/s
+  through MKL, ~470 through oneDNN (which torch also ships, and already uses
+  for convolutions and bf16); the MLP layers 1.9-2.3x, whole steps 1.4-1.6x.
+- AMD EPYC Zen 4 (family 25, model 17), 2 cores (2026-11-30): 2048^2 fp32
+  126 vs 171 GFLOP/s (1.36x); the MLP presets' layers 1.00-1.25x, except
+  fashion-ae's 256->784 at batch 512 (0.70x).
+- bf16: torch's own kernels (oneDNN underneath) beat the custom op at every
+  MLP shape on Zen 4 (0.60-0.90x), so autocast keeps torch's kernels.
+- Intel (Xeon Sapphire Rapids): not measured here yet (no such machine in
+  the sessions that wrote this); MKL's own code path is kept there.
+Layers thinner than MIN_FEATURES (a 20-d code's 20x400) stay with torch:
+oneDNN measured slower there.
 
 The parameters, the state dict and the maths are nn.Linear's: only the
 summation order inside a matmul differs, so results match torch's to fp32
