@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from pathlib import Path
 
 from aekit.cpu import SPIN_COUNT, USER_SETTINGS, cgroup_cpu_quota, choose_wait_policy
 
@@ -78,6 +79,29 @@ print(dict(os.environ) == env, any("loadavg" in c or c.startswith("sleep") for c
 """
     unchanged, probed, _ = _python(code)
     assert unchanged == "True" and probed == "False"
+
+
+def test_flushing_denormals_reaches_torchs_threads_beside_another_openmp_runtime(tmp_path):
+    # scikit-learn, for one, ships a libgomp of its own; loaded after torch,
+    # its pool is not the one torch's kernels run on.
+    import shutil
+
+    import torch
+    torch_gomp = next((Path(torch.__file__).parent / "lib").glob("libgomp*.so*"), None)
+    assert torch_gomp is not None, "torch's CPU wheel ships libgomp"
+    other = tmp_path / "libgomp-other.so.1"
+    shutil.copy(torch_gomp, other)
+    code = f"""
+import ctypes, torch
+from aekit.cpu import flushing_denormals
+torch.set_num_threads(2)
+x = torch.full((4_000_000,), 1e-30)
+(x * 2).sum()
+ctypes.CDLL({str(other)!r})
+with flushing_denormals(True):
+    print((x * 1e-10 != 0).float().mean().item())
+"""
+    assert _python(code) == ["0.0"]
 
 
 def test_flushing_denormals_reaches_every_thread_and_is_undone():

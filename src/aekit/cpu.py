@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import math
 import os
 import sys
@@ -137,22 +138,20 @@ def tune_cpu(environ: MutableMapping[str, str] = os.environ) -> str:
     return choose_wait_policy(environ, usable_cpus(), busy_elsewhere())
 
 
+@functools.lru_cache(maxsize=None)
 def _openmp_runtime() -> ctypes.CDLL | None:
-    """The OpenMP runtime torch's kernels run on (libgomp, or a runtime with
-    its GOMP entry points), as loaded in this process; None if not found."""
+    """The OpenMP runtime torch's kernels run on, or None where it has no
+    GOMP entry point (not libgomp). Looked up through torch's own library,
+    whose dependencies resolve the symbol: another OpenMP runtime loaded in
+    the process (scikit-learn ships its own libgomp) has its own pool."""
+    import torch
+
     try:
-        with open("/proc/self/maps") as maps:
-            paths = [line.split(None, 5)[-1].strip() for line in maps if "omp" in line.rsplit("/", 1)[-1]]
-    except OSError:
-        paths = []
-    for path in dict.fromkeys(paths):
-        try:
-            lib = ctypes.CDLL(path)
-            lib.GOMP_parallel   # noqa: B018 - the entry point we need
-            return lib
-        except (OSError, AttributeError):
-            continue
-    return None
+        lib = ctypes.CDLL(torch._C.__file__)
+        lib.GOMP_parallel   # noqa: B018 - the entry point we need
+        return lib
+    except (OSError, AttributeError):
+        return None
 
 
 _PARALLEL_BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -160,7 +159,8 @@ _PARALLEL_BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 def set_flush_denormal_all_threads(on: bool) -> bool:
     """Flush denormals to zero (or stop) on this thread and every thread of
-    torch's OpenMP pool. False where the CPU cannot (then nothing changes)."""
+    torch's OpenMP pool (this thread's only where torch's runtime is not
+    libgomp). False where the CPU cannot (then nothing changes)."""
     import torch
 
     if not torch.set_flush_denormal(on):
@@ -184,15 +184,13 @@ def flushing_denormal() -> bool:
 
 @contextlib.contextmanager
 def flushing_denormals(on: bool = True) -> Iterator[None]:
-    """Within the block, denormals are flushed to zero on every thread (with
-    `on`; False leaves the CPU as it is); the previous setting is restored after."""
-    if not on:
-        yield
-        return
+    """Within the block, denormals are flushed to zero on every thread (`on`)
+    or kept on every thread (not `on`), whatever a caller set before (a
+    run's numerics are what its checkpoint says); after it, every thread is
+    back to the calling thread's previous setting."""
     before = flushing_denormal()
-    set_flush_denormal_all_threads(True)
+    set_flush_denormal_all_threads(on)
     try:
         yield
     finally:
-        if not before:
-            set_flush_denormal_all_threads(False)
+        set_flush_denormal_all_threads(before)
