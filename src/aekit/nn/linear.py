@@ -66,22 +66,26 @@ def cpu_vendor(cpuinfo: str = "/proc/cpuinfo") -> str | None:
 
 def onednn_linear_problem() -> str | None:
     """Why oneDNN's linear cannot be used here, or None when it works: the
-    private op must exist, accept our call and match F.linear on a small input."""
+    private op must exist, accept our call and match F.linear on a small
+    input, as given and as the transposed views the backward pass hands it."""
     if not torch.backends.mkldnn.is_available():
         return "this torch build has no oneDNN"
     if not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
         return f"torch {torch.__version__} has no torch.ops.mkldnn._linear_pointwise"
     gen = torch.Generator().manual_seed(0)   # the process's RNG stays untouched: seeded runs are unaffected
-    x, weight, bias = (torch.randn(*shape, generator=gen) for shape in ((3, 70), (65, 70), (65,)))
-    try:
-        with torch.no_grad():
-            y = onednn_linear(x, weight, bias)
-    except Exception as err:   # e.g. a changed signature: TypeError, RuntimeError from the dispatcher
-        return f"torch.ops.mkldnn._linear_pointwise failed ({type(err).__name__}: {err})"
-    expected = F.linear(x, weight, bias)
-    if not (isinstance(y, torch.Tensor) and y.shape == expected.shape
-            and torch.allclose(y, expected, rtol=1e-4, atol=1e-4)):
-        return "torch.ops.mkldnn._linear_pointwise no longer computes x @ weight.T + bias"
+    x, weight, bias, grad = (torch.randn(*shape, generator=gen) for shape in ((3, 70), (65, 70), (65,), (3, 65)))
+    # As the forward calls it, and with the transposed (strided) views that _backward passes.
+    cases = [(x, weight, bias), (grad, weight.t(), None), (grad.t(), x.t(), None)]
+    for a, w, b in cases:
+        try:
+            with torch.no_grad():
+                y = onednn_linear(a, w, b)
+        except Exception as err:   # e.g. a changed signature: TypeError, RuntimeError from the dispatcher
+            return f"torch.ops.mkldnn._linear_pointwise failed ({type(err).__name__}: {err})"
+        expected = F.linear(a, w, b)
+        if not (isinstance(y, torch.Tensor) and y.shape == expected.shape
+                and torch.allclose(y, expected, rtol=1e-4, atol=1e-4)):
+            return "torch.ops.mkldnn._linear_pointwise no longer computes x @ weight.T + bias"
     return None
 
 
