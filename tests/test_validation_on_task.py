@@ -17,7 +17,7 @@ from aekit.nn.corruptions import NoCorruptionConfig
 from aekit.schema import from_dict
 from aekit.training.validation import validation_terms
 from helpers import weights_equal
-from test_family_support import N_EVAL, train_briefly
+from test_family_support import N_EVAL, SEEDS, each_seed, train_briefly
 
 # The dae preset (Gaussian noise sigma 0.5, clipped) on real MNIST: 20,000
 # training images, 6 epochs of batch 512 (240 steps: 14-24 s on the shared 2-core AMD EPYC).
@@ -44,10 +44,10 @@ def test_loss_corrupts_in_eval_mode_when_asked_and_only_then():
     assert torch.equal(on_task, model.likelihood.nll(x, model.decoder(model.encode(masked))).mean())
 
 
-@pytest.fixture(scope="module")
-def dae():
+@pytest.fixture(scope="module", params=SEEDS)   # the figures below are per seed
+def dae(request):
     preset, n_train, epochs, sets = DAE_ON_MNIST
-    return train_briefly(preset, n_train, epochs, sets)
+    return train_briefly(preset, n_train, epochs, request.param, sets)
 
 
 def val_images(run) -> torch.Tensor:
@@ -111,11 +111,12 @@ def test_validation_noise_is_fixed_and_leaves_the_training_stream_alone(dae):
 
 
 @pytest.mark.parametrize("preset", ["dae", "vae-kingma"])   # input noise; a VAE's sampled codes
-def test_a_validation_split_does_not_change_the_trained_weights(preset):
+@each_seed
+def test_a_validation_split_does_not_change_the_trained_weights(preset, seed):
     # Two epochs: the first epoch's validation comes before the second's training noise.
     sets = ["data.name=mnist"] if preset == "dae" else []
-    with_val = train_briefly(preset, 2000, 2, sets, n_val=500)
-    without = train_briefly(preset, 2000, 2, sets, n_val=0)
+    with_val = train_briefly(preset, 2000, 2, seed, sets, n_val=500)
+    without = train_briefly(preset, 2000, 2, seed, sets, n_val=0)
     assert "val_loss" in with_val.history[-1] and "val_loss" not in without.history[-1]
     assert weights_equal(with_val.model, without.model)
     # All ranks see the same figure (before, a VAE's ranks did not: they could stop apart).
