@@ -1,4 +1,4 @@
-"""Dead and active code units (aekit.evaluate.codes) on real images, and the
+"""Dead and active code units (aekit.metrics.codes) on real images, and the
 run folder's report of them: `val_dead_code_units` (and a VAE's
 `val_active_units`) in metrics.jsonl, a one-line warning when a run ends
 with dead units."""
@@ -12,7 +12,7 @@ import torch
 
 from aekit.api import train
 from aekit.data import load_dataset
-from aekit.evaluate import PCA, active_units, dead_code_units, encode_images
+from aekit.metrics import PCA, active_units, dead_code_units, encode_images
 
 
 def _mnist_test():

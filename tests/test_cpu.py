@@ -73,7 +73,7 @@ calls = []
 real_open, real_sleep = builtins.open, time.sleep
 builtins.open = lambda f, *a, **k: (calls.append(str(f)), real_open(f, *a, **k))[1]
 time.sleep = lambda s: (calls.append(f"sleep {s}"), real_sleep(s))[1]
-import aekit, aekit.api, aekit.cli.main, aekit.cpu, aekit.models, aekit.evaluate
+import aekit, aekit.api, aekit.cli.main, aekit.cpu, aekit.models, aekit.metrics
 builtins.open, time.sleep = real_open, real_sleep
 print(dict(os.environ) == env, any("loadavg" in c or c.startswith("sleep") for c in calls), "torch" in dir())
 """

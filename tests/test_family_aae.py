@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from aekit.evaluate import mmd_rbf
+from aekit.metrics import mmd_rbf
 from test_family_support import N_EVAL, each_seed, train_briefly
 
 # preset: (train images, epochs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from aekit.evaluate import psnr, reconstruct
+from aekit.metrics import psnr, reconstruct
 from aekit.models import Autoencoder
 from aekit.nn.bottlenecks import Gaussian
 from aekit.nn.conv import ConvDecoder, ConvEncoder

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from aekit.evaluate import PCA, psnr, reconstruct
+from aekit.metrics import PCA, psnr, reconstruct
 from test_family_support import each_seed, train_briefly
 
 PRESETS = ("dae",)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from aekit.models.presets import preset_names
-from aekit.evaluate import dead_code_units, encode_images
+from aekit.metrics import dead_code_units, encode_images
 from test_family_support import each_seed, train_briefly
 
 # preset: (train images, epochs, val_loss bound, most dead code units)

@@ -19,7 +19,7 @@ import torch
 
 from aekit.api import build_model, seed_everything
 from aekit.data import load_dataset
-from aekit.evaluate import pca_squared_error, squared_error_per_image
+from aekit.metrics import pca_squared_error, squared_error_per_image
 from aekit.models import Autoencoder
 from aekit.training.config import RunConfig, resolve_config
 from aekit.training.trainer import Trainer

@@ -15,7 +15,7 @@ import math
 import pytest
 import torch
 
-from aekit.evaluate import active_units, elbo, encode_images
+from aekit.metrics import active_units, elbo, encode_images
 from test_family_support import N_EVAL, each_seed, train_briefly
 
 # preset: (train images, epochs, val_loss bound, minimum ELBO gain, PCA-k to beat, minimum spread,

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from aekit.errors import ConfigError
-from aekit.evaluate import mmd_rbf, psnr
+from aekit.metrics import mmd_rbf, psnr
 from aekit.models import Autoencoder, ModelConfig
 from aekit.nn import CORRUPTIONS, DECODERS, ENCODERS, PRIORS, REGULARISERS
 from aekit.nn.bottlenecks import Code

@@ -10,7 +10,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from aekit.evaluate import PCA, pca_squared_error
+from aekit.metrics import PCA, pca_squared_error
 
 from test_family_support import N_EVAL, dataset
 

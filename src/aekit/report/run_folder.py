@@ -2,7 +2,7 @@
 
     config.yaml          the full resolved config (reruns the run)
     metrics.jsonl        one JSON line per epoch (with the validation codes'
-                         dead units, and a VAE's active units: aekit.evaluate.codes)
+                         dead units, and a VAE's active units: aekit.metrics.codes)
     model.safetensors    the latest weights, + model.json to rebuild the model
     best.safetensors     the weights of the best validation loss, + best.json
     checkpoint/          the last checkpoint (`aekit train --resume RUN_DIR`)
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from aekit.evaluate.codes import active_units, dead_code_units, encode_images
+from aekit.metrics.codes import active_units, dead_code_units, encode_images
 from aekit.fs import atomic_write_text, batched_folder_sync
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
