@@ -73,7 +73,7 @@ class RichProgress(Callback):
 def running_loss(trainer, step_in_epoch: int) -> str:
     """The epoch's mean training loss so far, from the sums the trainer keeps
     on the device (this process's share of the data under torchrun)."""
-    total = trainer.epoch_sums.get("loss")
+    total = trainer.tally.loss_so_far()
     seen = min(step_in_epoch * trainer.config.batch_size, len(trainer.train_images))
     return f"{float(total) / seen:.4f}" if total is not None and seen else "..."
 

@@ -87,11 +87,10 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
                              if trainer.critic_optimizer is not None else None),
         "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
         "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
-        "epoch_sums": sorted(trainer.epoch_sums),
+        "epoch_sums": sorted(trainer.tally.sums),
         "rng": {"numpy": _numpy_state(), "python": _python_state()},
     }
-    for name, value in trainer.epoch_sums.items():
-        tensors[f"sums.{name}"] = value.detach().to("cpu").reshape(1).clone()
+    tensors.update(trainer.tally.state())   # the sums and the steps not yet summed: tally.py
     tensors["rng.torch"] = torch.get_rng_state()
     # Under torchrun: each rank's own states, gathered by Trainer.save_checkpoint.
     tensors.update(trainer.rank_rng_states)
@@ -140,7 +139,7 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
     st.stopped_early = meta.get("stopped_early", False)
     trainer.cpu_linear = meta.get("cpu_linear", "torch")   # older checkpoints: all layers had torch's kernels
     trainer.flush_denormal = meta.get("flush_denormal", False)   # older checkpoints: never flushed
-    trainer.epoch_sums = {name: tensors[f"sums.{name}"].to(device).reshape(()) for name in meta["epoch_sums"]}
+    trainer.tally.load_state(tensors, meta["epoch_sums"], device)
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
         n = sum(k.startswith("rng.cuda.") for k in tensors)

@@ -2,8 +2,9 @@
 
 Hot-path rules (measured, see benchmarks/): the data set is one uint8 tensor
 on the device; a batch is an index slice converted to float per batch; no
-`.item()` or other host sync inside an epoch (losses accumulate on the
-device); validation runs under `inference_mode`.
+`.item()` or other host sync inside an epoch, and no bookkeeping op between
+steps (losses are filed, then summed on the device per chunk of steps:
+tally.py); validation runs under `inference_mode`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from aekit.training import distributed
 from aekit.training.checkpoint import load_checkpoint, save_checkpoint
 from aekit.training.optim import make_optimizer
 from aekit.training.schedules import make_scheduler, step_scheduler
+from aekit.training.tally import EpochTally
 from aekit.training.validation import validation_terms
 
 
@@ -111,7 +113,7 @@ class Trainer:
         self.cpu_linear = cpu_linear_kernel()
         # So is denormal flushing (it changes rounding): a resumed run keeps its own.
         self.flush_denormal = config.flush_denormal
-        self.epoch_sums: dict[str, torch.Tensor] = {}
+        self.tally = EpochTally()   # the epoch's loss sums (checkpointed)
         self.rank_rng_states: dict[str, torch.Tensor] = {}   # under torchrun: every rank's, for the checkpoint
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.callbacks = CallbackList(callbacks)
@@ -133,7 +135,7 @@ class Trainer:
         if distributed.world_size() > 1:
             # Every rank reaches this point together; the epoch's partial sums
             # are made global so that rank 0's checkpoint holds the whole run.
-            self.epoch_sums = {k: distributed.all_reduce_sum(v) for k, v in self.epoch_sums.items()}
+            self.tally.reduce(distributed.all_reduce_sum)
             self._keep_sums_on_rank0()
             self.rank_rng_states = distributed.gather_rng_states(self.device)   # each rank's own noise stream
         if distributed.is_main():
@@ -143,7 +145,7 @@ class Trainer:
         """Global epoch sums live on rank 0 only; the other ranks restart from
         zero, so that the epoch's final all-reduce counts each image once."""
         if not distributed.is_main():
-            self.epoch_sums = {k: torch.zeros_like(v) for k, v in self.epoch_sums.items()}
+            self.tally.reduce(torch.zeros_like)
 
     def fit(self) -> list[dict]:
         with using_cpu_linear_kernel(self.cpu_linear), flushing_denormals(self.flush_denormal):
@@ -162,7 +164,7 @@ class Trainer:
                 metrics = self._run_epoch(self.state.epoch + 1)
                 self.state.epoch += 1
                 self.state.step_in_epoch = 0
-                self.epoch_sums = {}
+                self.tally.clear()
                 self.state.history.append(metrics)
                 # The loss that the plateau schedule, the best model and early stopping watch
                 # (val_loss is on the model's task: a denoiser's on noisy inputs, see validation.py).
@@ -200,14 +202,18 @@ class Trainer:
             if patience and st.bad_epochs >= patience:
                 st.stopped_early = True
 
-    def _check_finite(self, epoch: int, first_bad: torch.Tensor, steps_before: int) -> None:
+    def _check_finite(self, epoch: int, steps_before: int) -> None:
+        """Stop with a clear error if a pending step's loss is NaN or Inf
+        (one host sync per check, not per step)."""
+        bad = self.tally.first_non_finite()
         if distributed.world_size() > 1:   # all ranks must stop together, or the others hang
-            first_bad = first_bad.clone()
-            torch.distributed.all_reduce(first_bad, op=torch.distributed.ReduceOp.MAX)
-        bad = int(first_bad)            # one host sync per check, not per step
+            flag = torch.tensor(bad, device=self.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            bad = int(flag)
         if bad >= 0:
+            step = steps_before + self.state.step_in_epoch - self.tally.pending + bad + 1
             raise AekitError(
-                f"training diverged: the loss became NaN or Inf at epoch {epoch}, step {steps_before + bad + 1}; "
+                f"training diverged: the loss became NaN or Inf at epoch {epoch}, step {step}; "
                 "the last good checkpoint is kept: lower --lr or set train.grad_clip"
             )
 
@@ -219,10 +225,7 @@ class Trainer:
         start = time.perf_counter()
         steps = self.steps_per_epoch
         first = self.state.step_in_epoch
-        # The first non-finite loss's step, tracked on the device: -1 while all is well.
         steps_before = self.state.step - first
-        first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
-        step_ids = torch.arange(steps, device=self.device)
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         last_partial = steps - 1 if len(self.train_images) % cfg.batch_size else -1
         for i in range(first, steps):
@@ -256,24 +259,25 @@ class Trainer:
                 self.critic_optimizer.step()
             self.state.step += 1
             self.state.step_in_epoch = i + 1
-            with torch.no_grad():
-                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(out.total), step_ids[i], first_bad)
-                # self.epoch_sums, not a local alias: a checkpoint may replace the dict.
-                out.accumulate(self.epoch_sums, len(idx))
+            self.tally.add(out.total, len(idx), out.terms)
+            if (i + 1) % cfg.nan_check_every == 0:   # a chunk ends at fixed steps only (tally.py)
+                self._check_finite(epoch, steps_before)
+                self.tally.fold()
             self.callbacks.on_step_end(self, epoch, i + 1, steps)
             checkpoint_now = cfg.checkpoint_every and self.state.step % cfg.checkpoint_every == 0 and i + 1 < steps
-            if checkpoint_now or self._interrupted or (i + 1) % cfg.nan_check_every == 0:
-                self._check_finite(epoch, first_bad, steps_before)
+            if checkpoint_now or self._interrupted:   # never checkpoint a diverged model
+                self._check_finite(epoch, steps_before)
             if (checkpoint_now or self._interrupted) and i + 1 < steps:
                 self.save_checkpoint()
             if self._interrupted:
                 if i + 1 == steps:   # finish the epoch's bookkeeping first
                     break
                 raise Interrupted()
-        self._check_finite(epoch, first_bad, steps_before)
+        self._check_finite(epoch, steps_before)
+        self.tally.fold()
         train_seconds = time.perf_counter() - start
         n = len(self.train_images)
-        train_terms = {name: float(distributed.all_reduce_sum(total)) / n for name, total in self.epoch_sums.items()}
+        train_terms = {name: float(distributed.all_reduce_sum(total)) / n for name, total in self.tally.sums.items()}
         # val_* on the model's task (a denoiser's noisy inputs), + val_clean_* for a denoiser.
         val_terms = validation_terms(model, self.val_images, cfg.eval_batch_size, self.state.step, cfg.seed) \
             if len(self.val_images) else {}
