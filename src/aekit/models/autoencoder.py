@@ -26,6 +26,7 @@ from aekit.schema import to_dict
 class Loss(NamedTuple):
     total: torch.Tensor          # scalar to minimise: mean over images of the weighted sum
     terms: dict[str, torch.Tensor]  # each term per image [B], unweighted ("recon", "kl", ...)
+    code: torch.Tensor | None = None   # the deterministic code of the encoder's input (a VAE's mean), [B, D]
 
     def accumulate(self, sums: dict[str, torch.Tensor], n: int) -> None:
         """Add this batch of `n` images to running sums kept on the device:
@@ -125,7 +126,7 @@ class Autoencoder(nn.Module):
             value = reg(code)
             terms[reg.name] = value
             total = total + reg.weight_at(step) * value
-        return Loss(total.mean(), terms)
+        return Loss(total.mean(), terms, code.mean)
 
     # -- adversarial critics (trained by the trainer with their own optimiser) --
     def critics(self) -> list[CriticRegulariser]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from aekit.metrics.codes import active_units, dead_code_units, encode_images
+from aekit.metrics.codes import active_units, dead_code_units
 from aekit.fs import atomic_write_text, batched_folder_sync
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
@@ -44,13 +44,12 @@ def spread_sample(images: torch.Tensor, count: int) -> torch.Tensor:
     return images[torch.linspace(0, len(images) - 1, count).round().long()]
 
 
-def code_usage(model, val_images: torch.Tensor, batch_size: int) -> dict:
+def code_usage(model, codes: torch.Tensor | None) -> dict:
     """{"val_dead_code_units": n} for every model, plus "val_active_units" for a
-    stochastic code: one batched, gradient-free encode pass over the validation
-    images (a fraction of an epoch's cost). Empty without validation images."""
-    if not len(val_images):
+    stochastic code, from the validation images' codes (the trainer keeps
+    them from its validation pass). Empty without validation images."""
+    if codes is None or not len(codes):
         return {}
-    codes = encode_images(model, val_images, batch_size)
     usage = {"val_dead_code_units": dead_code_units(codes)}
     if model.bottleneck.stochastic:
         usage["val_active_units"] = active_units(codes)
@@ -73,7 +72,7 @@ class RunFolder(Callback):
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
         history = trainer.state.history   # already holds this epoch's metrics
-        metrics.update(code_usage(trainer.model, trainer.val_images, trainer.config.eval_batch_size))
+        metrics.update(code_usage(trainer.model, trainer.val_codes))
         epoch = metrics["epoch"]
         model = trainer.model
         extra = {"data": self.data_info, "epoch": epoch}

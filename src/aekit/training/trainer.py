@@ -33,7 +33,7 @@ from aekit.training.checkpoint import load_checkpoint, save_checkpoint
 from aekit.training.optim import make_optimizer
 from aekit.training.schedules import make_scheduler, step_scheduler
 from aekit.training.tally import EpochTally
-from aekit.training.validation import validation_terms
+from aekit.training.validation import validate
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -114,6 +114,7 @@ class Trainer:
         # So is denormal flushing (it changes rounding): a resumed run keeps its own.
         self.flush_denormal = config.flush_denormal
         self.tally = EpochTally()   # the epoch's loss sums (checkpointed)
+        self.val_codes: torch.Tensor | None = None   # the last validation's codes of the clean images
         self.rank_rng_states: dict[str, torch.Tensor] = {}   # under torchrun: every rank's, for the checkpoint
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.callbacks = CallbackList(callbacks)
@@ -279,8 +280,9 @@ class Trainer:
         n = len(self.train_images)
         train_terms = {name: float(distributed.all_reduce_sum(total)) / n for name, total in self.tally.sums.items()}
         # val_* on the model's task (a denoiser's noisy inputs), + val_clean_* for a denoiser.
-        val_terms = validation_terms(model, self.val_images, cfg.eval_batch_size, self.state.step, cfg.seed) \
-            if len(self.val_images) else {}
+        val_terms, self.val_codes = {}, None
+        if len(self.val_images):
+            val_terms, self.val_codes = validate(model, self.val_images, cfg.eval_batch_size, self.state.step, cfg.seed)
         return self._metrics(epoch, {"train": train_terms, **val_terms}, train_seconds, time.perf_counter() - start)
 
     def _metrics(self, epoch, terms_by_prefix: dict[str, dict], train_seconds, seconds) -> dict:

@@ -20,6 +20,8 @@ the training stream is left untouched.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from aekit.models.autoencoder import Autoencoder
@@ -32,26 +34,48 @@ def noise_seed(run_seed: int) -> int:
     return run_seed * 1_000_003 + 1_000_002
 
 
+class Validation(NamedTuple):
+    terms: dict[str, dict[str, float]]   # {"val": on-task terms} (+ {"val_clean": ...} for a denoiser)
+    # The deterministic codes (a VAE's posterior means) of the clean images,
+    # [N, code_dim], from the same pass: the run folder reports dead and
+    # active code units from them without encoding the split a second time.
+    codes: torch.Tensor | None
+
+
+def validate(model: Autoencoder, images: torch.Tensor, batch_size: int = 1024,
+             step: int | None = None, seed: int = 0) -> Validation:
+    """The validation terms and the clean images' codes: see `validation_terms`."""
+    groups = {"val": True, "val_clean": False} if model.corrupts_input else {"val": False}
+    terms, codes = {}, []
+    for prefix, corrupt in groups.items():
+        terms[prefix] = mean_loss_terms(model, images, batch_size, step, seed, corrupt,
+                                        codes=None if corrupt else codes)
+    return Validation(terms, torch.cat(codes) if codes else None)
+
+
 def validation_terms(model: Autoencoder, images: torch.Tensor, batch_size: int = 1024,
                      step: int | None = None, seed: int = 0) -> dict[str, dict[str, float]]:
     """{"val": on-task terms} plus, for a model with an input corruption,
     {"val_clean": the same terms on clean inputs}; each a dict of mean
     per-image `loss` and loss terms over `images` (uint8 [N, C, H, W]), in
     eval mode (no dropout), with the fixed noise of `seed` (the run's seed)."""
-    groups = {"val": True, "val_clean": False} if model.corrupts_input else {"val": False}
-    return {prefix: mean_loss_terms(model, images, batch_size, step, seed, corrupt)
-            for prefix, corrupt in groups.items()}
+    return validate(model, images, batch_size, step, seed).terms
 
 
 @torch.inference_mode()
 def mean_loss_terms(model: Autoencoder, images: torch.Tensor, batch_size: int = 1024,
-                    step: int | None = None, seed: int = 0, corrupt: bool = False) -> dict[str, float]:
+                    step: int | None = None, seed: int = 0, corrupt: bool = False,
+                    codes: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Mean per-image `loss` and each term over `images`, in eval mode, the
-    inputs corrupted if `corrupt`, with the fixed noise of `seed`."""
+    inputs corrupted if `corrupt`, with the fixed noise of `seed`; each
+    batch's deterministic codes appended to `codes` when given."""
     sums: dict[str, torch.Tensor] = {}
     with model.evaluating(), fixed_rng(noise_seed(seed), images.device):
         for start in range(0, len(images), batch_size):
             x = model.preprocess(images[start:start + batch_size])
-            model.loss(x, step, corrupt=corrupt).accumulate(sums, len(x))
+            out = model.loss(x, step, corrupt=corrupt)
+            out.accumulate(sums, len(x))
+            if codes is not None:
+                codes.append(out.code)
     n = max(len(images), 1)
     return {name: float(total) / n for name, total in sums.items()}
