@@ -61,6 +61,19 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def rank0_value(value: float, device: torch.device) -> float:
+    """Rank 0's `value` on every rank. The figures that steer a run (the
+    best model, early stopping, the plateau schedule) must agree exactly on
+    all ranks, or one stops while the others wait for it for ever; every
+    rank validates on the same images with the same noise, but agreeing is
+    made certain here rather than assumed of the floating point."""
+    if world_size() == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.broadcast(t, src=0)
+    return float(t)
+
+
 class LossModule(nn.Module):
     """DDP synchronises gradients through `forward`; the training objective is
     `model.loss`, so it becomes this module's forward."""

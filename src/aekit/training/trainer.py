@@ -169,7 +169,7 @@ class Trainer:
                 self.state.history.append(metrics)
                 # The loss that the plateau schedule, the best model and early stopping watch
                 # (val_loss is on the model's task: a denoiser's on noisy inputs, see validation.py).
-                monitored = metrics.get("val_loss", metrics["train_loss"])
+                monitored = distributed.rank0_value(metrics.get("val_loss", metrics["train_loss"]), self.device)
                 step_scheduler(self.scheduler, monitored)
                 self._track_best(metrics, monitored)
                 self.callbacks.on_epoch_end(self, metrics)
