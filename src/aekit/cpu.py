@@ -148,10 +148,12 @@ def _openmp_runtime() -> ctypes.CDLL | None:
 
     try:
         lib = ctypes.CDLL(torch._C.__file__)
-        lib.GOMP_parallel   # noqa: B018 - the entry point we need
-        return lib
+        parallel = lib.GOMP_parallel   # the entry point we need
     except (OSError, AttributeError):
         return None
+    parallel.argtypes = [_PARALLEL_BODY, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    parallel.restype = None
+    return lib
 
 
 _PARALLEL_BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -169,8 +171,6 @@ def set_flush_denormal_all_threads(on: bool) -> bool:
     threads = torch.get_num_threads()
     if runtime is not None and threads > 1:
         body = _PARALLEL_BODY(lambda _: torch.set_flush_denormal(on))
-        runtime.GOMP_parallel.argtypes = [_PARALLEL_BODY, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
-        runtime.GOMP_parallel.restype = None
         runtime.GOMP_parallel(body, None, threads, 0)
     return True
 
