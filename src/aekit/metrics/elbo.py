@@ -23,7 +23,8 @@ def elbo(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000, seed:
     sums = {"recon": 0.0, "kl": 0.0}
     with model.evaluating(), fixed_rng(seed, device):   # the caller's random streams untouched
         for i in range(0, len(images), batch_size):
-            terms = model.loss(model.preprocess(images[i:i + batch_size].to(device))).terms
+            # samples=1: the ELBO's terms, whatever objective the model trained on
+            terms = model.loss(model.preprocess(images[i:i + batch_size].to(device)), samples=1).terms
             for name in sums:
                 sums[name] += float(terms[name].sum())
     out = {name: total / len(images) for name, total in sums.items()}

@@ -9,6 +9,7 @@ aekit/nn/interfaces.py, and each part is checked against it when built.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Iterator, NamedTuple
 
 import torch
@@ -18,7 +19,8 @@ from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig
 from aekit.nn.corruptions import NoCorruptionConfig
 from aekit.nn.interfaces import (
-    Bottleneck, Corruption, CriticRegulariser, Decoder, Encoder, Likelihood, Regulariser, build_part,
+    Bottleneck, Corruption, CriticRegulariser, Decoder, Encoder, Likelihood, Regulariser, StochasticBottleneck,
+    build_part,
 )
 from aekit.schema import to_dict
 
@@ -55,6 +57,11 @@ class Autoencoder(nn.Module):
             build_part(r, Regulariser, f"model.regularisers[{i}]", self.bottleneck.dim)
             for i, r in enumerate(config.regularisers)
         )
+        if config.importance_samples > 1 and self.likelihood.unit != "nats":
+            raise ConfigError(
+                f"importance_samples {config.importance_samples}: the importance-weighted bound needs a normalised "
+                f"likelihood, and this one is {self.likelihood.unit}: use likelihood bernoulli, or gaussian with a "
+                "scale (likelihood.scale or learn_scale: true)")
         for reg in self.regularisers:
             if reg.needs_stochastic and not self.bottleneck.stochastic:
                 raise ConfigError(
@@ -108,16 +115,23 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    def loss(self, x: torch.Tensor, step: int | None = None, corrupt: bool | None = None) -> Loss:
+    def loss(self, x: torch.Tensor, step: int | None = None, corrupt: bool | None = None,
+             samples: int | None = None) -> Loss:
         """The training objective on clean images `x` (model range).
 
         The corruption is applied to the encoder's input when `corrupt` (by
         default: in training mode); the likelihood always scores the clean
         image: that is what makes a denoising autoencoder denoise. Validation
-        asks for the corruption in eval mode, to score a denoiser on its task."""
+        asks for the corruption in eval mode, to score a denoiser on its task.
+        `samples` of z per image (default: the config's importance_samples):
+        1 gives the ELBO's terms ("recon", "kl", ...), k > 1 the
+        importance-weighted bound ("iw_bound": its negative, per image)."""
         corrupt = self.training if corrupt is None else corrupt
+        samples = self.config.importance_samples if samples is None else samples
         # apply_noise, not the module's call: that is the identity in eval mode.
         x_in = self.corruption.apply_noise(x) if corrupt and self.corrupts_input else x
+        if samples > 1:
+            return self._importance_weighted_loss(x, x_in, step, samples)
         code = self.bottleneck(self.encoder(x_in), sample=True)
         recon = self.likelihood.nll(x, self.decoder(code.z))
         terms = {"recon": recon}
@@ -127,6 +141,30 @@ class Autoencoder(nn.Module):
             terms[reg.name] = value
             total = total + reg.weight_at(step) * value
         return Loss(total.mean(), terms, code.mean)
+
+    def _importance_weighted_loss(self, x: torch.Tensor, x_in: torch.Tensor, step: int | None, k: int) -> Loss:
+        """-log (1/k Σ_j p(x|z_j) p(z_j)^β / q(z_j|x)^β), z_j ~ q(z|x) reparameterised:
+        the IWAE bound (β = 1), with the KL regulariser's β and warm-up
+        weighing the prior against the posterior as they weigh the KL in the ELBO."""
+        bottleneck = self.bottleneck
+        if not isinstance(bottleneck, StochasticBottleneck):
+            raise ConfigError("the importance-weighted bound needs a stochastic code: set bottleneck.type to gaussian")
+        code = bottleneck(self.encoder(x_in), sample=False)
+        z = bottleneck.sample_posterior(code, k)                                  # [B, k, D]
+        out = self.decoder(z.reshape(-1, z.shape[-1]))
+        log_px = -self.likelihood.nll(x.unsqueeze(1), out.view(*z.shape[:2], *out.shape[1:]))   # [B, k]
+        log_ratio = bottleneck.log_prior(z) - bottleneck.log_posterior(code, z)  # [B, k]
+        terms, total, beta = {}, 0, 1.0
+        for reg in self.regularisers:
+            if reg.name == "kl":   # inside the weights
+                beta = reg.weight_at(step)
+                continue
+            value = reg(code)
+            terms[reg.name] = value
+            total = total + reg.weight_at(step) * value
+        bound = torch.logsumexp(log_px + beta * log_ratio, dim=1) - math.log(k)
+        terms = {"iw_bound": -bound, **terms}
+        return Loss((total - bound).mean(), terms, code.mean)
 
     # -- adversarial critics (trained by the trainer with their own optimiser) --
     def critics(self) -> list[CriticRegulariser]:
