@@ -7,8 +7,8 @@ a power loss.
 
 Permissions: a file comes out as `open(path, "w")` would make it: a new file
 gets 0o666 less the user's umask (e.g. -rw-r--r-- under umask 022), and a
-file that is replaced keeps its mode. (tempfile.mkstemp makes its files
-owner-only, 0o600, which a rename would carry over to every output.)
+file that is replaced keeps its mode. (tempfile.mkstemp, and safetensors'
+own writer, make owner-only 0o600 files, which the rename would carry over.)
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ def _replaced_on_success(path: str | os.PathLike, suffix: str) -> Iterator[tuple
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path, suffix)
+    new_file_mode = stat.S_IMODE(os.fstat(fd).st_mode)   # 0o666 less the umask, as the kernel applied it
     try:
         yield fd, tmp
-        _keep_mode(path, tmp)
+        _set_mode(path, tmp, new_file_mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -76,14 +77,15 @@ def _create_temporary(path: Path, suffix: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def _keep_mode(path: Path, tmp: str) -> None:
-    """Give the replacement the mode of the file it replaces, as rewriting
-    that file in place would keep it (done last: the writer may need to
-    reopen the temporary, which a read-only mode would forbid)."""
+def _set_mode(path: Path, tmp: str, new_file_mode: int) -> None:
+    """The replacement's mode: that of the file it replaces, as rewriting it
+    in place would keep, else a new file's. Set last, by name: a writer may
+    have put its own file at `tmp` (safetensors writes 0o600 files and renames
+    them), and a read-only mode set earlier would stop a writer reopening it."""
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:   # no file to replace: the umask's mode stands
-        return
+    except OSError:   # nothing to replace
+        mode = new_file_mode
     os.chmod(tmp, mode)
 
 
