@@ -150,3 +150,14 @@ def test_a_missing_onnx_package_names_the_install(monkeypatch, tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'aekit[onnx]'" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_folder_is_one_line_before_any_export(tmp_path):
+    cfg = resolve_config("fashion-ae").model
+    cfg.input_shape = [1, 28, 28]
+    model = Autoencoder(cfg)
+    with pytest.raises(AekitError, match="cannot create the folder /proc/aekit-onnx/x .*choose a writable folder"):
+        export_onnx(model, "/proc/aekit-onnx/x")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(AekitError, match="is a file: give a folder"):
+        export_onnx(model, tmp_path / "file")

@@ -86,6 +86,10 @@ def export_onnx(model: Autoencoder, folder: str | Path) -> dict[str, Path]:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise AekitError(f"{folder} is a file: give a folder for the ONNX files")
+    try:   # before the export's seconds: a folder that cannot be made fails now
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise AekitError(f"cannot create the folder {folder} ({err.strerror or err}): choose a writable folder") from None
     copy_ = copy.deepcopy(model).to("cpu").eval()
     low, high = copy_.data_range
     c, h, w = copy_.input_shape
@@ -139,6 +143,9 @@ def _export(graph: nn.Module, example: torch.Tensor, input_name: str, output_nam
             atomic_write_with(path, write)
     except AekitError:
         raise
+    except OSError as err:
+        raise AekitError(f"cannot write {path} ({err.strerror or err}): choose a writable folder "
+                         "with room for the graphs") from None
     except Exception as err:   # an operator the exporter cannot translate: a limit of the part, named
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise AekitError(f"ONNX export of the {part} failed ({type(err).__name__}: {first[:300]}): this model's "
