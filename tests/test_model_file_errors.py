@@ -202,6 +202,15 @@ def test_v2_json_records_shape_range_and_version(saved):
     assert meta["aekit_version"] and len(meta["weights_sha256"]) == 64
 
 
+def test_a_recorded_shape_or_range_that_the_config_contradicts(saved):
+    """Readers may take input_shape / data_range from the JSON without building the model: they must be true."""
+    run, _ = saved
+    meta = json.loads((run / "model.json").read_text())
+    for key, wrong in (("input_shape", [3, 32, 32]), ("data_range", [-1.0, 1.0])):
+        (run / "model.json").write_text(json.dumps({**meta, key: wrong}))
+        one_line_error(run, f"says {key} {wrong!r} but its config builds", "re-save the model")
+
+
 def test_the_cli_prints_the_pickle_error_as_one_line(saved, tmp_path):
     run, model = saved
     torch.save(model.state_dict(), tmp_path / "weights.pth")

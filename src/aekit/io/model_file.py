@@ -106,6 +106,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Autoenco
     except AekitError as err:
         raise AekitError(f"{meta_path} describes a model this aekit cannot build ({err}): it was edited or written "
                          "by another aekit version; re-save the model") from None
+    for key, built in (("input_shape", list(model.input_shape)), ("data_range", list(model.data_range))):
+        if key in meta and meta[key] != built:   # a reader may trust these without building the model
+            raise AekitError(f"{meta_path} says {key} {meta[key]!r} but its config builds {built!r}: the file was "
+                             "edited or damaged; re-save the model")
     state = _read_weights(weights)
     problem = _mismatch({k: v.shape for k, v in model.state_dict().items()}, state)
     if problem:
