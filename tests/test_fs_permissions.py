@@ -88,6 +88,7 @@ def test_a_trained_run_folder_holds_no_owner_only_file(tmp_path, umask):
     out = tmp_path / "run"
     aekit.train("fashion-ae", data="digits-sample", epochs=1, batch_size=256, seed=0, device="cpu", out=out)
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert {"model.safetensors", "model.json", "best.safetensors", "metrics.jsonl", "config.yaml"} <= {p.name for p in files}
+    expected = {"model.safetensors", "model.json", "best.safetensors", "metrics.jsonl", "config.yaml"}
+    assert expected <= {p.name for p in files}
     assert {p.relative_to(out).as_posix(): oct(mode(p)) for p in files if mode(p) != 0o644} == {}
     assert all(mode(p) == 0o755 for p in [out, *out.rglob("*")] if p.is_dir())

@@ -89,7 +89,8 @@ def export_onnx(model: Autoencoder, folder: str | Path) -> dict[str, Path]:
     try:   # before the export's seconds: a folder that cannot be made fails now
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise AekitError(f"cannot create the folder {folder} ({err.strerror or err}): choose a writable folder") from None
+        raise AekitError(f"cannot create the folder {folder} ({err.strerror or err}): "
+                         "choose a writable folder") from None
     copy_ = copy.deepcopy(model).to("cpu").eval()
     low, high = copy_.data_range
     c, h, w = copy_.input_shape
@@ -117,7 +118,8 @@ def export_description(model: Autoencoder, opset: int | None) -> dict:
         "encoder": {"file": ENCODER_FILE, "input": {"name": "images", "dtype": "float32", "shape": ["N", c, h, w]},
                     "output": {"name": "codes", "dtype": "float32", "shape": ["N", model.code_dim]},
                     "computes": "the deterministic code (a VAE's posterior mean; no sampling)"},
-        "decoder": {"file": DECODER_FILE, "input": {"name": "codes", "dtype": "float32", "shape": ["N", model.code_dim]},
+        "decoder": {"file": DECODER_FILE,
+                    "input": {"name": "codes", "dtype": "float32", "shape": ["N", model.code_dim]},
                     "output": {"name": "images", "dtype": "float32", "shape": ["N", c, h, w]},
                     "computes": "the likelihood's mean: images in the data range"},
         "preprocess": f"uint8 pixels [N, {c}, {h}, {w}] (channels first) -> float32 / 255 -> [0, 1]{scale}",
