@@ -4,6 +4,11 @@ Every file the product writes goes through here: write to a temporary file in
 the same folder, flush and fsync, then `os.replace` over the target, which is
 atomic on POSIX and Windows. The folder is fsynced too so the rename survives
 a power loss.
+
+Permissions: a file comes out as `open(path, "w")` would make it: a new file
+gets 0o666 less the user's umask (e.g. -rw-r--r-- under umask 022), and a
+file that is replaced keeps its mode. (tempfile.mkstemp, and safetensors'
+own writer, make owner-only 0o600 files, which the rename would carry over.)
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -43,15 +49,44 @@ def _replaced_on_success(path: str | os.PathLike, suffix: str) -> Iterator[tuple
     folder is synced; on any error it is removed and `path` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = _create_temporary(path, suffix)
+    new_file_mode = stat.S_IMODE(os.fstat(fd).st_mode)   # 0o666 less the umask, as the kernel applied it
     try:
         yield fd, tmp
+        _set_mode(path, tmp, new_file_mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+_TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _create_temporary(path: Path, suffix: str) -> tuple[int, str]:
+    """A new file `.NAME.RANDOM{suffix}` beside `path`, opened for writing.
+    Created with mode 0o666, so the kernel applies the umask as for open()."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:   # a name another writer drew: draw again
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _set_mode(path: Path, tmp: str, new_file_mode: int) -> None:
+    """The replacement's mode: that of the file it replaces, as rewriting it
+    in place would keep, else a new file's. Set last, by name: a writer may
+    have put its own file at `tmp` (safetensors writes 0o600 files and renames
+    them), and a read-only mode set earlier would stop a writer reopening it."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:   # nothing to replace
+        mode = new_file_mode
+    os.chmod(tmp, mode)
 
 
 @contextlib.contextmanager

@@ -129,6 +129,10 @@ def datasets():
         click.echo(f"{name:<{width}}  {description}")
 
 
+# Commands defined in their own modules register themselves on `cli` when imported.
+from aekit.cli import export as _export  # noqa: E402,F401  (aekit export)
+
+
 def main(argv=None):
     # Before anything loads torch: how its OpenMP threads wait (aekit/cpu.py).
     tune_cpu()
