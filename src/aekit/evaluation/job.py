@@ -1,0 +1,78 @@
+"""`aekit.evaluate(...)`: the evaluate job, section by section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from aekit.cpu import flushing_denormals
+from aekit.evaluation import denoising, labelled, reconstruction, record, vae
+from aekit.evaluation.data import load_data
+from aekit.evaluation.shards import broadcast_record, my_chunks
+from aekit.evaluation.target import load_target
+from aekit.models.autoencoder import Autoencoder
+from aekit.rng import fixed_rng
+from aekit.training import distributed
+from aekit.training.device import resolve_device
+
+
+def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = "test",
+             nll_samples: int | None = None, anomaly_class: int | None = None, seed: int = 0,
+             weights: str = "model", write: bool = True, limit: int | None = None,
+             device: str = "auto") -> dict:
+    """Measure a model and return the record (documented in docs/evaluation.md).
+
+    `run_or_model`: a run folder (its config.yaml names the data; `weights`
+    picks `model`, the final weights, by default, or `best`, the best
+    validation epoch), a model file (.safetensors/.json) or an Autoencoder;
+    the last two need `data` (a dataset name, a path or an aekit Dataset).
+    `nll_samples`: importance samples for a VAE's NLL; None means 1000 where
+    the model has an NLL, 0 none. `limit`: evaluate an evenly spread subset
+    of that many images of the split. The same arguments give the same
+    numbers, and the caller's random streams are left as they were. With a
+    run folder and `write`, the record is also written to RUN/evaluation.json.
+
+    Under `torchrun --nproc-per-node N`, the images are shared among the
+    processes (aekit.evaluation.shards); every rank returns the record and
+    rank 0 alone writes it."""
+    dev = distributed.local_device(resolve_device(device))
+    joined = distributed.world_size() > 1 and not torch.distributed.is_initialized()
+    distributed.init(dev)
+    try:
+        target = load_target(run_or_model, weights, dev)
+        data = load_data(target, data, split, limit)
+        k = vae.check_nll(target.model, nll_samples)
+        labelled.check_anomaly_class(data.dataset, data.split, anomaly_class)
+        with torch.inference_mode(), flushing_denormals(), fixed_rng(seed, dev), target.model.evaluating():
+            out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
+                                       anomaly_class=anomaly_class, device=dev)}
+            out.update(_sections(target.model, data, seed, k, anomaly_class))
+        if target.run_dir is not None and write and distributed.is_main():
+            record.write(target.run_dir, out)
+        return out
+    finally:
+        if joined:
+            distributed.finish()
+
+
+def _sections(model: Autoencoder, data, seed: int, k: int, anomaly_class: int | None) -> dict:
+    images = data.split.images
+    chunks = my_chunks(len(images))
+    out = {"reconstruction": reconstruction.section(
+        model, images, chunks, reconstruction.fit_pca(model, data.dataset.train.images))}
+    if vae.applies(model):
+        out["vae"] = vae.section(model, images, chunks, seed, k)
+    if denoising.applies(model):
+        out["denoising"] = denoising.section(model, images, chunks, seed)
+    # The labelled sections need all the images at once: rank 0 computes them.
+    extra = {}
+    if distributed.is_main():
+        quality = labelled.code_quality(model, data.dataset, data.split, seed)
+        if quality is not None:
+            extra["code_quality"] = quality
+        if anomaly_class is not None:
+            extra["anomaly"] = labelled.anomaly(model, data.split, anomaly_class, k, seed)
+    out.update(broadcast_record(extra if distributed.is_main() else None))
+    return out
+
