@@ -40,14 +40,16 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
     joined = distributed.world_size() > 1 and not torch.distributed.is_initialized()
     distributed.init(dev)
     try:
-        target = load_target(run_or_model, weights, dev)
-        data = load_data(target, data, split, limit)
-        k = vae.check_nll(target.model, nll_samples)
-        labelled.check_anomaly_class(data.dataset, data.split, anomaly_class)
-        with torch.inference_mode(), flushing_denormals(), fixed_rng(seed, dev), target.model.evaluating():
-            out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
-                                       anomaly_class=anomaly_class, device=dev)}
-            out.update(_sections(target.model, data, seed, k, anomaly_class))
+        # fixed_rng from the start: building a model to load weights into draws initial weights.
+        with fixed_rng(seed, dev):
+            target = load_target(run_or_model, weights, dev)
+            data = load_data(target, data, split, limit)
+            k = vae.check_nll(target.model, nll_samples)
+            labelled.check_anomaly_class(data.dataset, data.split, anomaly_class)
+            with torch.inference_mode(), flushing_denormals(), target.model.evaluating():
+                out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
+                                           anomaly_class=anomaly_class, device=dev)}
+                out.update(_sections(target.model, data, seed, k, anomaly_class))
         if target.run_dir is not None and write and distributed.is_main():
             record.write(target.run_dir, out)
         return out

@@ -1,0 +1,209 @@
+"""`aekit.evaluate` and `aekit evaluate` on tiny real runs (digits-sample, one
+or two epochs): which sections each kind of model gets, every figure against
+an independent computation, the same numbers twice, the command's table,
+file and JSON, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import aekit
+from aekit.cli.main import cli
+from aekit.data import Dataset, Split
+from aekit.errors import AekitError
+from aekit.evaluation import evaluate, format_table
+from aekit.io import load_model
+from aekit.metrics import PCA, active_units, elbo, encode_images, pca_squared_error, psnr, reconstruct
+
+LIMIT = 600   # test images evaluated: two chunks (500 + 100), so chunking is exercised
+
+
+def _train(root, preset: str, epochs: int, sets=()):
+    return aekit.train(preset, data="digits-sample", epochs=epochs, seed=0, device="cpu", out=root / preset,
+                       sets=["train.grid_every=0", *sets])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One run per kind of model: a deterministic AE, a VAE, a denoiser."""
+    root = tmp_path_factory.mktemp("runs")
+    return {"ae": _train(root, "fashion-ae", 2), "vae": _train(root, "vae-kingma", 1), "dae": _train(root, "dae", 3)}
+
+
+@pytest.fixture(scope="module")
+def records(runs):
+    """Each run evaluated once (NLL off: the NLL has its own tests), written to its folder."""
+    return {kind: evaluate(run.dir, limit=LIMIT, nll_samples=0 if kind == "vae" else None)
+            for kind, run in runs.items()}
+
+
+def _test_images(run) -> torch.Tensor:
+    test = run.dataset.test
+    return test.images[torch.linspace(0, len(test) - 1, LIMIT).round().long()]
+
+
+def test_evaluate_is_the_function_even_after_the_packages_are_imported():
+    import aekit.evaluation  # noqa: F401
+    import aekit.metrics  # noqa: F401
+
+    assert callable(aekit.evaluate) and aekit.evaluate is evaluate
+    assert "evaluate" in aekit.__all__
+
+
+def test_sections_present_where_the_model_allows_and_absent_elsewhere(records):
+    ae, vae, dae = records["ae"], records["vae"], records["dae"]
+    assert "vae" not in ae and "denoising" not in ae
+    assert "vae" in vae and "denoising" not in vae
+    assert "denoising" in dae and "vae" not in dae
+    for record in records.values():
+        assert set(record["reconstruction"]) == {"model", "pca", "ratio", "psnr_gain_db", "bce_eps"}
+        assert record["code_quality"]["model"]["knn_accuracy"] > 0.1 if "code_quality" in record else True
+        assert "anomaly" not in record   # not asked for
+    assert "nll" not in vae["vae"] and "nll_samples" not in vae["vae"]   # asked for none: absent, not zero
+    assert len(vae["vae"]["kl_per_dim"]) == vae["vae"]["latent_dim"] == 20
+    assert [g["sigma"] for g in dae["denoising"]["gaussian"]] == [0.1, 0.3, 0.5]
+    meta = vae["meta"]
+    assert (meta["dataset"], meta["split"], meta["images"], meta["image_shape"]) == ("digits-sample", "test", LIMIT, [1, 28, 28])
+    assert (meta["weights"], meta["source"], meta["seed"], meta["epoch"]) == ("model", "run", 0, 1)
+    assert meta["model"]["preset"] == "vae-kingma" and meta["aekit_version"] == aekit.__version__
+    assert dae["meta"]["model"]["corruption"] == "gaussian" and "corruption" not in ae["meta"]["model"]
+
+
+def test_reconstruction_figures_equal_a_direct_computation(runs, records):
+    for kind in ("ae", "vae"):
+        run, rec = runs[kind], records[kind]["reconstruction"]
+        images = _test_images(run)
+        x = images.flatten(1).numpy().astype(np.float64) / 255
+        r = reconstruct(run.model, images).flatten(1).numpy().astype(np.float64)   # the model's own reconstructions
+        sse = ((x - r) ** 2).sum(1).mean()
+        rc = np.clip(r, 1e-7, 1 - 1e-7)
+        bce = -(x * np.log(rc) + (1 - x) * np.log(1 - rc)).sum(1).mean()
+        psnr_db = (10 * np.log10(1 / (((x - r) ** 2).mean(1) + 1e-10))).mean()
+        assert rec["model"]["sse"] == pytest.approx(sse, rel=1e-6)
+        assert rec["model"]["bce"] == pytest.approx(bce, rel=1e-6)
+        assert rec["model"]["mse_per_pixel"] == pytest.approx(sse / 784, rel=1e-6)
+        assert rec["model"]["bce_per_pixel"] == pytest.approx(bce / 784, rel=1e-6)
+        assert rec["model"]["psnr_db"] == pytest.approx(psnr_db, rel=1e-6)
+        # PCA with the code's size, fitted on the run's training split (as aekit.metrics computes it).
+        k = run.model.code_dim
+        assert rec["pca"]["components"] == k
+        assert rec["pca"]["sse"] == pytest.approx(pca_squared_error(run.dataset.train.images, images, k), rel=1e-9)
+        pca_recon = PCA(k).fit(run.dataset.train.images).reconstruct(images)
+        assert rec["pca"]["psnr_db"] == pytest.approx(psnr(images.to(torch.float64) / 255, pca_recon), rel=1e-9)
+        assert rec["ratio"]["sse"] == pytest.approx(rec["model"]["sse"] / rec["pca"]["sse"])
+        # Sane magnitudes for digits (measured: AE SSE ~37, VAE ~55 after 1-2 short epochs; PCA-20 ~17):
+        # bounded by an all-grey guess (~0.25 * 784 = 196) and above zero.
+        assert 0 < rec["model"]["sse"] < 120 and 5 < rec["pca"]["sse"] < 40
+
+
+def test_vae_section_agrees_with_the_metrics_module(runs, records):
+    run, v = runs["vae"], records["vae"]["vae"]
+    images = _test_images(run)
+    ref = elbo(run.model, images)   # one stream over all images, not per chunk: the same in expectation
+    # The KL is in closed form (no sampling): equal. The reconstruction part is sampled: within
+    # 1 % (measured 0.05 % apart between the two noise streams on 600 digits).
+    assert v["kl"] == pytest.approx(ref["kl"], rel=1e-5)
+    assert v["recon"] == pytest.approx(ref["recon"], rel=1e-2)
+    assert v["elbo"] == pytest.approx(-(v["recon"] + v["kl"]))
+    assert sum(v["kl_per_dim"]) == pytest.approx(v["kl"], rel=1e-5)
+    assert all(d >= 0 for d in v["kl_per_dim"])
+    assert v["active_units"] == active_units(encode_images(run.model, images))
+
+
+def test_denoiser_output_is_cleaner_than_its_noisy_input(records):
+    d = records["dae"]["denoising"]
+    # sigma 0.5 on [0, 1] digits: the noisy input's PSNR is 9.4 dB; after 3 epochs on that noise
+    # (24 steps) the denoiser outputs 11.2 dB (5 epochs: 11.75; measured on seeds 0 and 1 of the noise).
+    assert d["own"]["psnr_output_db"] > d["own"]["psnr_input_db"] + 1.0
+    inputs = [g["psnr_input_db"] for g in d["gaussian"]]
+    assert inputs == sorted(inputs, reverse=True)   # more noise, lower PSNR
+    assert d["gaussian"][2]["psnr_input_db"] == pytest.approx(d["own"]["psnr_input_db"], abs=0.2)   # the same noise
+
+
+def test_same_call_same_numbers_and_the_callers_random_state_is_untouched(runs, records):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    again = evaluate(runs["dae"].dir, limit=LIMIT, write=False)
+    assert torch.equal(torch.get_rng_state(), before)
+    first = records["dae"]
+    for key in ("reconstruction", "denoising"):
+        assert again[key] == first[key]
+    other = evaluate(runs["dae"].dir, limit=LIMIT, write=False, seed=1)
+    assert other["denoising"] != first["denoising"]   # the seed does fix the noise
+    assert other["reconstruction"] == first["reconstruction"]   # and nothing else draws any
+
+
+def test_run_folder_record_is_written_and_model_file_and_instance_give_the_same(runs, records):
+    run = runs["ae"]
+    on_disk = json.loads((run.dir / "evaluation.json").read_text())
+    assert on_disk == records["ae"]
+    as_file = evaluate(run.dir / "model.safetensors", data=run.dataset, limit=LIMIT)
+    assert as_file["reconstruction"] == records["ae"]["reconstruction"]
+    assert as_file["meta"]["source"] == "file" and as_file["meta"]["weights"] == "model.safetensors"
+    as_instance = evaluate(load_model(run.dir), data=run.dataset, limit=LIMIT)
+    assert as_instance["reconstruction"] == records["ae"]["reconstruction"]
+    best = evaluate(run.dir, weights="best", limit=LIMIT, write=False)
+    assert best["meta"]["weights"] == "best"
+
+
+def test_cli_prints_the_table_writes_the_file_and_json(runs):
+    run = runs["ae"]
+    target = run.dir / "evaluation.json"
+    target.unlink()
+    result = CliRunner().invoke(cli, ["evaluate", str(run.dir), "--limit", str(LIMIT)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(target.read_text())
+    assert result.stdout == format_table(record)
+    for needle in ("fashion-ae (weights: model, epoch 2) on digits-sample test", "PCA-20", "model/PCA",
+                   "squared error / image", f"{record['reconstruction']['model']['sse']:.4f}"):
+        assert needle in result.stdout
+    as_json = CliRunner().invoke(cli, ["evaluate", str(run.dir), "--limit", str(LIMIT), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    printed = json.loads(as_json.stdout)
+    assert printed["reconstruction"] == record["reconstruction"]
+
+
+def _one_line_error(args, *needles):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aekit: error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_bad_input_is_one_line(runs, tmp_path):
+    run = runs["ae"]
+    _one_line_error(["evaluate", str(tmp_path)], "not a run folder")
+    _one_line_error(["evaluate", str(tmp_path / "nothing")], "does not exist")
+    half = tmp_path / "half"
+    half.mkdir()
+    shutil.copy(run.dir / "config.yaml", half / "config.yaml")
+    _one_line_error(["evaluate", str(half)], "model.safetensors not found")
+    _one_line_error(["evaluate", str(run.dir / "model.safetensors")], "give data")
+    _one_line_error(["evaluate", str(run.dir), "--nll-samples", "10"], "not a VAE")
+    _one_line_error(["evaluate", str(run.dir), "--anomaly-class", "12"], "does not exist", "0 to 9")
+    _one_line_error(["evaluate", str(run.dir / "model.safetensors"), "--weights", "best", "--data", "digits-sample"],
+                    "run folder")
+    assert not (half / "evaluation.json").exists()
+
+
+def test_bad_data_is_refused_before_any_work(runs):
+    run = runs["ae"]
+    d = run.dataset
+    no_val = Dataset(d.name, d.train, Split(d.val.images[:0].contiguous(), d.val.labels[:0]), d.test, d.classes)
+    with pytest.raises(AekitError, match="val split of digits-sample holds no images"):
+        evaluate(run.model, data=no_val, split="val")
+    with pytest.raises(AekitError, match="does not exist"):
+        evaluate(run.model, data=d, split="validation")
+    cropped = Dataset(d.name, *(Split(s.images[:, :, 4:24, 4:24].contiguous(), s.labels) for s in (d.train, d.val, d.test)))
+    with pytest.raises(AekitError, match=r"shape \[1, 20, 20\] but the model expects \[1, 28, 28\]"):
+        evaluate(run.model, data=cropped)
+    assert all(math.isfinite(v) for v in evaluate(run.model, data=d, limit=50)["reconstruction"]["model"].values())
