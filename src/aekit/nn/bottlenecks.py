@@ -4,12 +4,16 @@ Every bottleneck returns a `Code` (interfaces.py): `z` is what the decoder
 sees during the loss, `mean` is the deterministic code used at inference
 (encode, latent maps, compression). A Gaussian bottleneck also returns its
 log-variance, and names itself in the Code so that the KL term (a separate
-part) asks it for the code's divergence from the prior.
+part) asks it for the code's divergence from the prior. A stochastic
+bottleneck also states q(z|x) and p(z) as densities (`log_posterior`,
+`log_prior`), which the importance-sampled NLL needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import math
 
 import torch
 from torch import nn
@@ -18,6 +22,7 @@ from aekit.errors import ConfigError
 from aekit.nn.linear import Linear
 from aekit.nn.activations import check_activation, make_activation
 from aekit.nn.interfaces import Bottleneck, BottleneckConfig, Code, StochasticBottleneck
+from aekit.nn.priors import StandardGaussian
 from aekit.nn.registry import BOTTLENECKS
 
 __all__ = ["Code", "Deterministic", "DeterministicConfig", "Gaussian", "GaussianConfig", "gaussian_kl"]
@@ -80,12 +85,14 @@ class GaussianConfig(_CodeSize):
 
 
 class Gaussian(StochasticBottleneck):
-    """Its prior is N(0, I): `kl` is the closed form against it."""
+    """Its prior is N(0, I) (`prior`, the part priors.py defines): `kl` is the
+    closed form against it, `log_prior` its density."""
 
     def __init__(self, in_features: int, dim: int):
         super().__init__()
         self.dim = dim
         self.linear = Linear(in_features, 2 * dim)
+        self.prior = StandardGaussian(dim)   # no parameters, nothing in the state dict
 
     def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
         mean, logvar = self.linear(h).chunk(2, dim=-1)
@@ -96,3 +103,15 @@ class Gaussian(StochasticBottleneck):
 
     def kl(self, code: Code) -> torch.Tensor:
         return gaussian_kl(code.mean, code.logvar)
+
+    def sample_posterior(self, code: Code, n: int) -> torch.Tensor:
+        mean, std = code.mean.unsqueeze(1), torch.exp(0.5 * code.logvar).unsqueeze(1)
+        noise = torch.randn(mean.shape[0], n, self.dim, dtype=mean.dtype, device=mean.device)
+        return mean + std * noise
+
+    def log_posterior(self, code: Code, z: torch.Tensor) -> torch.Tensor:
+        mean, logvar = code.mean.unsqueeze(1), code.logvar.unsqueeze(1)
+        return -0.5 * (((z - mean).pow(2) * torch.exp(-logvar) + logvar).sum(-1) + self.dim * math.log(2 * math.pi))
+
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        return self.prior.log_prob(z)

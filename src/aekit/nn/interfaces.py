@@ -129,6 +129,23 @@ class StochasticBottleneck(Bottleneck):
     def kl(self, code: Code) -> torch.Tensor:
         """KL(q(z|x) || p(z)) per image [B], in nats, for a Code this bottleneck returned."""
 
+    # The importance-sampled NLL (aekit.metrics.nll) needs q and p as densities,
+    # not only their divergence. It checks them against `kl` on the draws it
+    # makes, so a bottleneck that changes its prior in `kl` alone is refused
+    # there rather than scored against the wrong p(z).
+    @abstractmethod
+    def sample_posterior(self, code: Code, n: int) -> torch.Tensor:
+        """n draws of z from q(z|x) for each image of `code`, [B, n, dim], from
+        torch's global RNG (so a seed fixes them)."""
+
+    @abstractmethod
+    def log_posterior(self, code: Code, z: torch.Tensor) -> torch.Tensor:
+        """log q(z|x) in nats, [B, n], of codes z [B, n, dim] under each image's posterior."""
+
+    @abstractmethod
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) in nats, [...], of codes z [..., dim], for the prior that `kl` measures against."""
+
 
 class BottleneckConfig(PartConfig):
     @abstractmethod
@@ -140,12 +157,16 @@ class Likelihood(nn.Module, ABC):
     """p(x | decoder output): one definition of reconstruction error, used by
     the loss, the ELBO, the NLL estimate and anomaly scores alike."""
 
-    unit: str                            # of `nll`: "nats" or "squared error"
+    # of `nll`: "nats" (a normalised log-density: an NLL can be estimated) or
+    # "squared error" (a loss, not a density)
+    unit: str
     needs_unit_range: ClassVar[bool]     # True: the data must lie in [0, 1]
 
     @abstractmethod
     def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """-log p(x | out) per image [B], summed over pixels."""
+        """-log p(x | out), summed over the pixels (the last three dims [C, H, W]):
+        [B] for x and out [B, C, H, W]. x broadcasts against out, so S decodings
+        of each image score at once: x [B, 1, C, H, W], out [B, S, C, H, W] -> [B, S]."""
 
     @abstractmethod
     def mean(self, out: torch.Tensor) -> torch.Tensor:
@@ -211,6 +232,10 @@ class Prior(nn.Module, ABC):
     @abstractmethod
     def sample(self, n: int) -> torch.Tensor:
         """n codes [n, dim] from torch's global RNG (so a seed fixes them)."""
+
+    @abstractmethod
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) in nats, [...], of codes z [..., dim]."""
 
 
 class PriorConfig(PartConfig):

@@ -2,6 +2,8 @@
 
 `nll(x, out)` returns one number per image, summed over pixels: nats for a
 proper likelihood, the sum of squared errors for the plain "MSE" likelihood.
+x broadcasts against out, so the importance-sampled NLL scores many decodings
+of each image without copying the image (x [B, 1, C, H, W], out [B, S, C, H, W]).
 The same function serves the training loss, the ELBO, importance-sampled NLL
 and anomaly scores, so there is one definition of "reconstruction error".
 `mean(out)` maps the decoder's raw output to an image in the data's range.
@@ -23,7 +25,8 @@ from aekit.nn.registry import LIKELIHOODS
 
 
 def _per_image(t: torch.Tensor) -> torch.Tensor:
-    return t.flatten(1).sum(1)
+    """Summed over the pixels: the last three dims [C, H, W]."""
+    return t.flatten(-3).sum(-1)
 
 
 @LIKELIHOODS.register("bernoulli")
@@ -40,7 +43,11 @@ class Bernoulli(Likelihood):
     needs_unit_range = True
 
     def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        return _per_image(F.binary_cross_entropy_with_logits(out, x, reduction="none"))
+        if x.shape == out.shape:
+            return _per_image(F.binary_cross_entropy_with_logits(out, x, reduction="none"))
+        # Many decodings per image (the NLL estimate): torch's BCE wants equal
+        # shapes, and this is the same sum, softplus(l) - x*l, with x broadcast.
+        return _per_image(F.softplus(out)) - _per_image(x * out)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
@@ -89,7 +96,7 @@ class GaussianLikelihood(Likelihood):
         sq = _per_image((x - self.act(out)) ** 2)
         if self.squared_error:
             return sq
-        d = x[0].numel()
+        d = out.shape[-3:].numel()    # pixels per image
         return 0.5 * sq * torch.exp(-2 * self.log_scale) + d * (self.log_scale + 0.5 * math.log(2 * math.pi))
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:

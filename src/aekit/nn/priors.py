@@ -1,6 +1,8 @@
 """Priors p(z) over codes: what an adversarial regulariser matches the codes
-to, and what sampling jobs draw from. A prior is built for a code size and
-draws with `sample(n)` (torch's global RNG, so runs are seeded)."""
+to, what a VAE's KL term measures against, and what sampling jobs draw from.
+A prior is built for a code size, draws with `sample(n)` (torch's global RNG,
+so runs are seeded) and states its density with `log_prob(z)` (the
+importance-sampled NLL's p(z))."""
 
 from __future__ import annotations
 
@@ -23,9 +25,15 @@ class StandardGaussianConfig(PriorConfig):
         return StandardGaussian(dim)
 
 
+LOG_2PI = math.log(2 * math.pi)
+
+
 class StandardGaussian(Prior):
     def sample(self, n):
         return torch.randn(n, self.dim, device=self.device)
+
+    def log_prob(self, z):
+        return -0.5 * (z.pow(2).sum(-1) + self.dim * LOG_2PI)
 
 
 @PRIORS.register("mixture")
@@ -65,6 +73,12 @@ class CircleMixture(Prior):
         which = torch.randint(self.k, (n,), device=self.centres.device)
         return self.centres[which] + self.std * torch.randn(n, self.dim, device=self.centres.device)
 
+    def log_prob(self, z):
+        # log (1/K) sum_k N(z; centre_k, std^2 I): a log-sum-exp over the components.
+        sq = (z.unsqueeze(-2) - self.centres).pow(2).sum(-1)          # [..., K]
+        log_normal = -0.5 * sq / self.std ** 2 - self.dim * (math.log(self.std) + 0.5 * LOG_2PI)
+        return torch.logsumexp(log_normal, dim=-1) - math.log(self.k)
+
     def component(self, z: torch.Tensor) -> torch.Tensor:
         """Index of the nearest centre for each code (for occupancy statistics)."""
         return torch.cdist(z, self.centres).argmin(dim=1)
@@ -94,3 +108,8 @@ class Uniform(Prior):
     def sample(self, n):
         u = torch.rand(n, self.dim, device=self.device)
         return self.low + (self.high - self.low) * u
+
+    def log_prob(self, z):
+        inside = ((z >= self.low) & (z <= self.high)).all(-1)
+        density = torch.full(inside.shape, -self.dim * math.log(self.high - self.low), dtype=z.dtype, device=z.device)
+        return density.masked_fill(~inside, -math.inf)
