@@ -59,8 +59,12 @@ def cli():
 @click.option("--tensorboard", is_flag=True, default=None, help="Also write TensorBoard event files (pip install 'aekit[tensorboard]').")
 @click.option("--compile", "compile_", is_flag=True, default=None,
               help="torch.compile the loss (train.compile); pays a compile at the first step.")
+@click.option("--exclude-class", "exclude_classes", multiple=True, metavar="C",
+              help="Leave class C (index or name; repeatable or a comma list) out of train/val; test keeps it.")
+@click.option("--only-class", "only_classes", multiple=True, metavar="C",
+              help="Train on class C alone (one-class setting; repeatable or a comma list); test keeps every class.")
 def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, sets, resume_dir, checkpoint_every,
-          precision, schedule, tensorboard, compile_):
+          precision, schedule, tensorboard, compile_, exclude_classes, only_classes):
     """Train an autoencoder and write a run folder.
 
     \b
@@ -80,7 +84,8 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
         fixed = {"--preset": preset, "--config": config_file, "--data": data, "--batch-size": batch_size,
                  "--lr": lr, "--seed": seed, "--device": device, "--out": out, "--set": sets or None,
                  "--checkpoint-every": checkpoint_every, "--precision": precision, "--schedule": schedule,
-                 "--tensorboard": tensorboard, "--compile": compile_}
+                 "--tensorboard": tensorboard, "--compile": compile_,
+                 "--exclude-class": exclude_classes or None, "--only-class": only_classes or None}
         given = [flag for flag, value in fixed.items() if value is not None]
         if given:   # a resumed run must be the same run, or it would not continue exactly
             raise AekitError(f"{given[0]} cannot be changed when resuming: the run goes on with its own "
@@ -90,7 +95,8 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
         run = train_run(preset, data=data, config=config_file, epochs=epochs, batch_size=batch_size, lr=lr,
                         seed=seed, device=device, out=out, sets=list(sets), callbacks=[progress_callback()],
                         checkpoint_every=checkpoint_every, precision=precision, schedule=schedule,
-                        tensorboard=tensorboard, compile=compile_)
+                        tensorboard=tensorboard, compile=compile_,
+                        exclude_classes=_class_list(exclude_classes), only_classes=_class_list(only_classes))
     from aekit.training.distributed import is_main
 
     if not is_main():   # under torchrun, rank 0 speaks for the run
@@ -98,6 +104,12 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     last = run.history[-1]
     val = f", val_loss {last['val_loss']:.4f}" if "val_loss" in last else ""
     click.echo(f"trained {run.config.preset or 'model'} for {last['epoch']} epochs{val}; run folder: {run.dir}")
+
+
+def _class_list(values: tuple[str, ...]) -> list[str] | None:
+    """`--exclude-class 1,7 --exclude-class 3` -> ["1", "7", "3"] (resolved by the data layer)."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    return items or None
 
 
 @cli.command()
