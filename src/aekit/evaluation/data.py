@@ -2,8 +2,9 @@
 the split, and a check that they fit the model.
 
 A run's dataset is loaded with the options it trained with (validation
-fraction, split seed, image size, channels), so its `train` split is the one
-it trained on (PCA is fitted there) and `val` is the one it validated on.
+fraction, split seed, image size, channels, the classes it left out or kept),
+so its `train` split is the one it trained on (PCA and the probes are fitted
+there) and `val` the one it validated on; the test split is always whole.
 """
 
 from __future__ import annotations
@@ -74,8 +75,11 @@ def _dataset(target: Target, data) -> tuple[Dataset, str]:
     if not isinstance(data, (str, Path)):
         raise AekitError(f"data must be a dataset name, a path or an aekit Dataset, not {type(data).__name__}")
     if cfg is not None:
+        own = str(data) == str(cfg.data.name)   # its class filter (train/val only) belongs to its own data
         ds = load_dataset(str(data), val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
-                          image_size=cfg.data.image_size, channels=cfg.data.channels)
+                          image_size=cfg.data.image_size, channels=cfg.data.channels,
+                          exclude_classes=cfg.data.exclude_classes if own else None,
+                          only_classes=cfg.data.only_classes if own else None)
     else:
         ds = load_dataset(str(data), val_fraction=DEFAULT_VAL_FRACTION, seed=DEFAULT_SPLIT_SEED)
     return ds, str(data)

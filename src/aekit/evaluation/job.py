@@ -20,7 +20,7 @@ from aekit.training.device import resolve_device
 def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = "test",
              nll_samples: int | None = None, anomaly_class: int | None = None, seed: int = 0,
              weights: str = "model", write: bool = True, limit: int | None = None,
-             device: str = "auto") -> dict:
+             probes: bool = True, device: str = "auto") -> dict:
     """Measure a model and return the record (documented in docs/evaluation.md).
 
     `run_or_model`: a run folder (its config.yaml names the data; `weights`
@@ -29,7 +29,9 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
     the last two need `data` (a dataset name, a path or an aekit Dataset).
     `nll_samples`: importance samples for a VAE's NLL; None means 1000 where
     the model has an NLL, 0 none. `limit`: evaluate an evenly spread subset
-    of that many images of the split. The same arguments give the same
+    of that many images of the split. `probes`: False leaves out the
+    code-quality probes (a logistic regression on raw pixels: often the
+    slowest part after the NLL). The same arguments give the same
     numbers, and the caller's random streams are left as they were. With a
     run folder and `write`, the record is also written to RUN/evaluation.json.
 
@@ -48,8 +50,8 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
             labelled.check_anomaly_class(data.dataset, data.split, anomaly_class)
             with torch.inference_mode(), flushing_denormals(), target.model.evaluating():
                 out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
-                                           anomaly_class=anomaly_class, device=dev)}
-                out.update(_sections(target.model, data, seed, k, anomaly_class))
+                                           anomaly_class=anomaly_class, probes=probes, device=dev)}
+                out.update(_sections(target.model, data, seed, k, anomaly_class, probes))
         if target.run_dir is not None and write and distributed.is_main():
             record.write(target.run_dir, out)
         return out
@@ -58,7 +60,7 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
             distributed.finish()
 
 
-def _sections(model: Autoencoder, data, seed: int, k: int, anomaly_class: int | None) -> dict:
+def _sections(model: Autoencoder, data, seed: int, k: int, anomaly_class: int | None, probes: bool) -> dict:
     images = data.split.images
     chunks = my_chunks(len(images))
     out = {"reconstruction": reconstruction.section(
@@ -70,7 +72,7 @@ def _sections(model: Autoencoder, data, seed: int, k: int, anomaly_class: int | 
     # The labelled sections need all the images at once: rank 0 computes them.
     extra = {}
     if distributed.is_main():
-        quality = labelled.code_quality(model, data.dataset, data.split, seed)
+        quality = labelled.code_quality(model, data.dataset, data.split, seed) if probes else None
         if quality is not None:
             extra["code_quality"] = quality
         if anomaly_class is not None:

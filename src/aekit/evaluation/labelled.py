@@ -10,10 +10,9 @@ broadcasts the record (aekit.evaluation.shards.broadcast_record).
 
 from __future__ import annotations
 
-import importlib.util
-
 from aekit.data import Dataset, Split
 from aekit.errors import AekitError
+from aekit.metrics.probes import code_quality as probes
 from aekit.models.autoencoder import Autoencoder
 
 
@@ -25,9 +24,8 @@ def code_quality(model: Autoencoder, dataset: Dataset, split: Split, seed: int) 
     """kNN and linear-probe accuracy of the model's codes (train split → the
     evaluated split), beside PCA codes of the same size and raw pixels;
     None without labels."""
-    if not has_labels(dataset.train, split) or importlib.util.find_spec("aekit.metrics.probes") is None:  # TODO(merge probes)
+    if not has_labels(dataset.train, split):
         return None
-    from aekit.metrics.probes import code_quality as probes   # branch `probes`
 
     return probes(model, dataset.train, split, seed=seed)
 

@@ -37,14 +37,18 @@ def model_summary(model: Autoencoder, preset: str | None) -> dict:
 
 
 def meta(target: Target, data: Data, *, seed: int, nll_samples: int, limit: int | None,
-         anomaly_class: int | None, device: torch.device) -> dict:
+         anomaly_class: int | None, probes: bool, device: torch.device) -> dict:
     out = {
         "schema": SCHEMA, "dataset": data.name, "split": data.split_name, "images": len(data.split),
         "image_shape": list(data.split.images.shape[1:]), "seed": seed, "nll_samples": nll_samples,
-        "source": target.kind, "weights": target.weights,
+        "source": target.kind, "weights": target.weights, "probes": probes,
     }
     if limit is not None:
         out["limit"] = limit
+    if target.config is not None and data.name == str(target.config.data.name):
+        for key in ("exclude_classes", "only_classes"):   # the run trained without / on these classes only
+            if getattr(target.config.data, key):
+                out[key] = list(getattr(target.config.data, key))
     if target.epoch is not None:
         out["epoch"] = target.epoch
     if anomaly_class is not None:

@@ -18,6 +18,7 @@ from aekit.errors import AekitError
 from aekit.evaluation.shards import Chunk, chunk_seed, gather_chunks, reduce_sums
 from aekit.metrics.codes import active_units
 from aekit.metrics.elbo import elbo
+from aekit.metrics.nll import importance_sampled_nll
 from aekit.models.autoencoder import Autoencoder
 from aekit.nn.bottlenecks import Gaussian
 
@@ -54,8 +55,6 @@ def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk],
     sums = {"recon": 0.0, "kl": 0.0, "nll": 0.0}
     kl_dims = torch.zeros(dim, dtype=torch.float64)
     means = []
-    if nll_samples:
-        from aekit.metrics.nll import importance_sampled_nll   # branch `nll`: see the module's doc
     for c in chunks:
         images = split_images[c.start:c.stop]
         part = elbo(model, images, batch_size=len(images), seed=chunk_seed(seed, "elbo", c.index))
