@@ -55,7 +55,7 @@ def meta(target: Target, data: Data, *, seed: int, nll_samples: int, limit: int 
         out["anomaly_class"] = anomaly_class
     out.update({
         "model": model_summary(target.model, target.config.preset if target.config else None),
-        "aekit_version": __version__, "torch_version": torch.__version__,
+        "aekit_version": __version__, "torch_version": str(torch.__version__),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": str(device), "processes": distributed.world_size(), "chunk_images": CHUNK,
     })
