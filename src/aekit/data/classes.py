@@ -33,6 +33,7 @@ def resolve_classes(wanted: Iterable[int | str], classes: Sequence[str] | None, 
 def class_index(value: int | str, classes: Sequence[str], dataset: str, option: str = "class") -> int:
     """The index of one class, given as an index or a name (a name wins over
     a digit string, so a folder class named "3" means that folder)."""
+    given = value
     if isinstance(value, str):
         names = {name: i for i, name in enumerate(classes)}
         folded = {name.casefold(): i for i, name in enumerate(classes)}
@@ -45,7 +46,7 @@ def class_index(value: int | str, classes: Sequence[str], dataset: str, option: 
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(classes):
         return value
     shown = ", ".join(f"{i}={name}" for i, name in enumerate(classes)) if len(classes) <= 20 else f"0..{len(classes) - 1}"
-    raise DataError(f"{option} {value!r}: {dataset} has no such class; give an index or name among {shown}")
+    raise DataError(f"{option} {given}: {dataset} has no such class; give an index or name among {shown}")
 
 
 def keep_classes(split: Split, keep: torch.Tensor) -> Split:
