@@ -119,7 +119,10 @@ def _class_list(values: tuple[str, ...]) -> list[str] | None:
               help="Which split to evaluate.")
 @click.option("--nll-samples", type=click.IntRange(min=0),
               help="Importance samples for a VAE's NLL (0: none). Default: 1000 for a VAE with an NLL.")
-@click.option("--anomaly-class", type=click.IntRange(min=0), help="Score class C against the rest (ROC-AUC).")
+@click.option("--anomaly-class", metavar="C", help="Score class C (index or name) as the anomaly against the rest "
+              "(ROC-AUC). Default: the class a run was trained without (--exclude-class C).")
+@click.option("--normal-class", metavar="C", help="One-class setting: class C normal, the rest anomalous. "
+              "Default: the class a run was trained on alone (--only-class C).")
 @click.option("--weights", default="model", show_default=True, type=click.Choice(["model", "best"]),
               help="A run's final weights (model) or its best validation epoch's (best).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every sampled figure.")
@@ -127,7 +130,8 @@ def _class_list(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--no-probes", is_flag=True, help="Leave out the code-quality probes (the slowest part after the NLL).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON instead of the table.")
-def evaluate(run, data, split, nll_samples, anomaly_class, weights, seed, limit, no_probes, device, as_json):
+def evaluate(run, data, split, nll_samples, anomaly_class, normal_class, weights, seed, limit, no_probes, device,
+             as_json):
     """Measure a trained model: reconstruction against PCA, a VAE's ELBO and
     NLL, denoising PSNR, code quality, anomaly ROC-AUC (where they apply).
 
@@ -143,7 +147,8 @@ def evaluate(run, data, split, nll_samples, anomaly_class, weights, seed, limit,
     from aekit.training.distributed import is_main
 
     record = evaluate_job(run, data=data, split=split, nll_samples=nll_samples, anomaly_class=anomaly_class,
-                          seed=seed, weights=weights, limit=limit, probes=not no_probes, device=device)
+                          normal_class=normal_class, seed=seed, weights=weights, limit=limit,
+                          probes=not no_probes, device=device)
     if not is_main():   # under torchrun, rank 0 speaks
         return
     click.echo(json.dumps(record, indent=2) if as_json else format_table(record), nl=as_json)

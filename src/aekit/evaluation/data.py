@@ -31,11 +31,13 @@ class Data:
     dataset: Dataset
     split_name: str
     split: Split       # the evaluated images (possibly an evenly spread subset: `limit`)
+    own: bool = False  # the run's own data (its class filter applies; it may name an anomaly task)
 
 
 def load_data(target: Target, data, split: str, limit: int | None) -> Data:
     if split not in SPLITS:
         raise AekitError(f"split {split!r} does not exist: use one of {', '.join(SPLITS)}")
+    own = target.config is not None and (data is None or str(data) == str(target.config.data.name))
     dataset, name = _dataset(target, data)
     chosen: Split = getattr(dataset, split)
     if len(chosen) == 0:
@@ -49,7 +51,7 @@ def load_data(target: Target, data, split: str, limit: int | None) -> Data:
         if limit <= 0:
             raise AekitError(f"limit must be a positive number of images, got {limit}")
         chosen = spread(chosen, limit)
-    return Data(name, dataset, split, chosen)
+    return Data(name, dataset, split, chosen, own)
 
 
 def spread(split: Split, count: int) -> Split:

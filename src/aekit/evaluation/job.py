@@ -18,7 +18,8 @@ from aekit.training.device import resolve_device
 
 
 def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = "test",
-             nll_samples: int | None = None, anomaly_class: int | None = None, seed: int = 0,
+             nll_samples: int | None = None, anomaly_class: int | str | None = None,
+             normal_class: int | str | None = None, seed: int = 0,
              weights: str = "model", write: bool = True, limit: int | None = None,
              probes: bool = True, device: str = "auto") -> dict:
     """Measure a model and return the record (documented in docs/evaluation.md).
@@ -28,7 +29,10 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
     validation epoch), a model file (.safetensors/.json) or an Autoencoder;
     the last two need `data` (a dataset name, a path or an aekit Dataset).
     `nll_samples`: importance samples for a VAE's NLL; None means 1000 where
-    the model has an NLL, 0 none. `limit`: evaluate an evenly spread subset
+    the model has an NLL, 0 none. `anomaly_class` (that class anomalous)
+    or `normal_class` (one-class: that class normal), an index or a name,
+    add the anomaly section; by default a run trained without one class
+    (or on one class alone) gets it for that class. `limit`: evaluate an evenly spread subset
     of that many images of the split. `probes`: False leaves out the
     code-quality probes (a logistic regression on raw pixels: often the
     slowest part after the NLL). The same arguments give the same
@@ -47,11 +51,11 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
             target = load_target(run_or_model, weights, dev)
             data = load_data(target, data, split, limit)
             k = vae.check_nll(target.model, nll_samples)
-            labelled.check_anomaly_class(data.dataset, data.split, anomaly_class)
+            task = labelled.anomaly_task(target.config, data.own, data.dataset, data.split, anomaly_class, normal_class)
             with torch.inference_mode(), flushing_denormals(), target.model.evaluating():
                 out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
-                                           anomaly_class=anomaly_class, probes=probes, device=dev)}
-                out.update(_sections(target.model, data, seed, k, anomaly_class, probes))
+                                           task=task, probes=probes, device=dev)}
+                out.update(_sections(target.model, data, seed, k, task, probes))
         if target.run_dir is not None and write and distributed.is_main():
             record.write(target.run_dir, out)
         return out
@@ -60,13 +64,14 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
             distributed.finish()
 
 
-def _sections(model: Autoencoder, data, seed: int, k: int, anomaly_class: int | None, probes: bool) -> dict:
+def _sections(model: Autoencoder, data, seed: int, k: int, task: labelled.AnomalyTask | None, probes: bool) -> dict:
     images = data.split.images
     chunks = my_chunks(len(images))
     out = {"reconstruction": reconstruction.section(
         model, images, chunks, reconstruction.fit_pca(model, data.dataset.train.images))}
+    nll = None
     if vae.applies(model):
-        out["vae"] = vae.section(model, images, chunks, seed, k)
+        out["vae"], nll = vae.section(model, images, chunks, seed, k)
     if denoising.applies(model):
         out["denoising"] = denoising.section(model, images, chunks, seed)
     # The labelled sections need all the images at once: rank 0 computes them.
@@ -75,8 +80,8 @@ def _sections(model: Autoencoder, data, seed: int, k: int, anomaly_class: int | 
         quality = labelled.code_quality(model, data.dataset, data.split, seed) if probes else None
         if quality is not None:
             extra["code_quality"] = quality
-        if anomaly_class is not None:
-            extra["anomaly"] = labelled.anomaly(model, data.split, anomaly_class, k, seed)
+        if task is not None:
+            extra["anomaly"] = labelled.anomaly(model, data.split, task, seed, nll, k)
     out.update(broadcast_record(extra if distributed.is_main() else None))
     return out
 

@@ -10,10 +10,17 @@ broadcasts the record (aekit.evaluation.shards.broadcast_record).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import torch
+
 from aekit.data import Dataset, Split
+from aekit.data.classes import class_index
 from aekit.errors import AekitError
+from aekit.metrics.anomaly import anomaly_report, roc_auc
 from aekit.metrics.probes import code_quality as probes
 from aekit.models.autoencoder import Autoencoder
+from aekit.training.config import RunConfig
 
 
 def has_labels(*splits: Split) -> bool:
@@ -26,25 +33,48 @@ def code_quality(model: Autoencoder, dataset: Dataset, split: Split, seed: int) 
     None without labels."""
     if not has_labels(dataset.train, split):
         return None
-
     return probes(model, dataset.train, split, seed=seed)
 
 
-def check_anomaly_class(dataset: Dataset, split: Split, anomaly_class: int | None) -> None:
-    """Fail before any work when the anomaly class cannot be scored."""
-    if anomaly_class is None:
-        return
+@dataclass(frozen=True)
+class AnomalyTask:
+    """Which class is anomalous (`anomaly`) or, in the one-class setting, normal (`normal`)."""
+    anomaly: int | None
+    normal: int | None
+
+
+def anomaly_task(config: RunConfig | None, own_data: bool, dataset: Dataset, split: Split,
+                 anomaly_class: int | str | None, normal_class: int | str | None) -> AnomalyTask | None:
+    """The task asked for, or the one the run was trained for: a run trained
+    without one class (`--exclude-class C`) is scored with C anomalous, a run
+    trained on one class alone (`--only-class C`) with C normal. Checked here,
+    before any work, so a wrong class fails at once."""
+    if anomaly_class is not None and normal_class is not None:
+        raise AekitError("give one of --anomaly-class (that class is the anomaly) or --normal-class "
+                         "(one-class: that class is normal), not both")
+    if anomaly_class is None and normal_class is None and config is not None and own_data:
+        excluded, only = config.data.exclude_classes or [], config.data.only_classes or []
+        anomaly_class = excluded[0] if len(excluded) == 1 else None
+        normal_class = only[0] if len(only) == 1 else None
+    if anomaly_class is None and normal_class is None:
+        return None
+    option = "--anomaly-class" if anomaly_class is not None else "--normal-class"
     if not has_labels(split):
-        raise AekitError(f"--anomaly-class needs class labels, and {dataset.name} has none: use a labelled dataset")
-    n_classes = len(dataset.classes) if dataset.classes else int(split.labels.max()) + 1
-    if not 0 <= anomaly_class < n_classes:
-        raise AekitError(f"anomaly class {anomaly_class} does not exist in {dataset.name}: "
-                         f"use 0 to {n_classes - 1}")
+        raise AekitError(f"{option} needs class labels, and {dataset.name} has none: use a labelled dataset")
+    names = dataset.classes or tuple(str(i) for i in range(int(split.labels.max()) + 1))
+    index = class_index(anomaly_class if anomaly_class is not None else normal_class, names, dataset.name, option)
+    return AnomalyTask(index, None) if anomaly_class is not None else AnomalyTask(None, index)
 
 
-def anomaly(model: Autoencoder, split: Split, anomaly_class: int, nll_samples: int, seed: int) -> dict:
-    """ROC-AUC of the reconstruction-error score (and of the NLL for a VAE,
-    with the same k as the VAE section) for class `anomaly_class` against the rest."""
-    from aekit.metrics.anomaly import anomaly_report   # branch `probes`
-
-    return anomaly_report(model, split, anomaly_class, nll_samples=nll_samples or None, seed=seed)
+def anomaly(model: Autoencoder, split: Split, task: AnomalyTask, seed: int,
+            nll: torch.Tensor | None, nll_samples: int) -> dict:
+    """ROC-AUC of the reconstruction-error score and, for a VAE, of the NLL.
+    The per-image NLL is the VAE section's own (gathered from every rank):
+    the costly estimate is made once, not again for the scores."""
+    report = anomaly_report(model, split, task.anomaly, normal_class=task.normal, seed=seed)
+    if nll is not None:
+        positive = split.labels == task.anomaly if task.anomaly is not None else split.labels != task.normal
+        report["nll"] = {"samples": nll_samples, "roc_auc": roc_auc(nll, positive),
+                         "mean_score_anomalous": float(nll[positive].mean()),
+                         "mean_score_normal": float(nll[~positive].mean())}
+    return {key: value for key, value in report.items() if value is not None}   # absent, not null

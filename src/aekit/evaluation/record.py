@@ -37,7 +37,7 @@ def model_summary(model: Autoencoder, preset: str | None) -> dict:
 
 
 def meta(target: Target, data: Data, *, seed: int, nll_samples: int, limit: int | None,
-         anomaly_class: int | None, probes: bool, device: torch.device) -> dict:
+         task, probes: bool, device: torch.device) -> dict:
     out = {
         "schema": SCHEMA, "dataset": data.name, "split": data.split_name, "images": len(data.split),
         "image_shape": list(data.split.images.shape[1:]), "seed": seed, "nll_samples": nll_samples,
@@ -45,14 +45,16 @@ def meta(target: Target, data: Data, *, seed: int, nll_samples: int, limit: int 
     }
     if limit is not None:
         out["limit"] = limit
-    if target.config is not None and data.name == str(target.config.data.name):
+    if data.own:
         for key in ("exclude_classes", "only_classes"):   # the run trained without / on these classes only
             if getattr(target.config.data, key):
                 out[key] = list(getattr(target.config.data, key))
     if target.epoch is not None:
         out["epoch"] = target.epoch
-    if anomaly_class is not None:
-        out["anomaly_class"] = anomaly_class
+    if task is not None and task.anomaly is not None:
+        out["anomaly_class"] = task.anomaly
+    if task is not None and task.normal is not None:
+        out["normal_class"] = task.normal
     out.update({
         "model": model_summary(target.model, target.config.preset if target.config else None),
         "aekit_version": __version__, "torch_version": str(torch.__version__),

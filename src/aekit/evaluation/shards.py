@@ -24,7 +24,7 @@ import torch.distributed as dist
 from aekit.training import distributed
 
 CHUNK = 500   # images per chunk: one forward batch (~1.6 MB of 784-pixel floats), many per rank
-SECTIONS = {"elbo": 1, "nll": 2, "denoising": 3, "anomaly": 4}
+SECTIONS = {"elbo": 1, "nll": 2, "denoising": 3}
 
 
 def chunk_seed(seed: int, section: str, chunk: int) -> int:

@@ -21,7 +21,7 @@ def _num(value) -> str:
 
 def _rows(header: list[str], rows: list[list]) -> list[str]:
     width = max(12, *(len(_num(v)) + 2 for r in rows for v in r[1:]), *(len(h) + 2 for h in header[1:]))
-    lines = [f"{header[0]:<{LABEL}}" + "".join(f"{h:>{width}}" for h in header[1:])]
+    lines = [(f"{header[0]:<{LABEL}}" + "".join(f"{h:>{width}}" for h in header[1:])).rstrip()]
     lines += [f"  {r[0]:<{LABEL - 2}}" + "".join(f"{_num(v):>{width}}" for v in r[1:]) for r in rows]
     return lines
 
@@ -65,6 +65,14 @@ def _code_quality(q: dict) -> list[str]:
     return _rows(["code quality", *(header[n] for n in names)], rows)
 
 
+def _anomaly(a: dict) -> list[str]:
+    rows = [["anomalous images", a["anomalous_images"]], ["normal images", a["normal_images"]],
+            ["ROC-AUC, reconstruction error", a["reconstruction"]["roc_auc"]]]
+    if "nll" in a:
+        rows.append([f"ROC-AUC, NLL (k = {a['nll']['samples']})", a["nll"]["roc_auc"]])
+    return _rows([f"anomaly ({a['anomalous']} anomalous)", ""], rows)
+
+
 def _flat(title: str, section: dict) -> list[str]:
     """Any other section: its numbers, one per line, by their dotted keys."""
     rows = []
@@ -89,5 +97,5 @@ def format_table(record: dict) -> str:
     if "code_quality" in record:
         blocks.append(_code_quality(record["code_quality"]))
     if "anomaly" in record:
-        blocks.append(_flat(f"anomaly (class {record['meta'].get('anomaly_class')})", record["anomaly"]))
+        blocks.append(_anomaly(record["anomaly"]))
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"

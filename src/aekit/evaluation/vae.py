@@ -48,13 +48,16 @@ def check_nll(model: Autoencoder, nll_samples: int | None) -> int:
     return nll_samples
 
 
-def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk], seed: int, nll_samples: int) -> dict:
+def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk], seed: int,
+            nll_samples: int) -> tuple[dict, torch.Tensor | None]:
+    """The section, and the per-image NLL (float64 [N], every rank's chunks
+    gathered in the split's order) for the anomaly scores; None without NLL."""
     device = next(model.parameters()).device
     dim = model.code_dim
     gaussian = isinstance(model.bottleneck, Gaussian)
     sums = {"recon": 0.0, "kl": 0.0, "nll": 0.0}
     kl_dims = torch.zeros(dim, dtype=torch.float64)
-    means = []
+    means, nlls = [], []
     for c in chunks:
         images = split_images[c.start:c.stop]
         part = elbo(model, images, batch_size=len(images), seed=chunk_seed(seed, "elbo", c.index))
@@ -70,7 +73,9 @@ def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk],
         if nll_samples:
             nll = importance_sampled_nll(model, images.to(device), nll_samples,
                                          seed=chunk_seed(seed, "nll", c.index))
-            sums["nll"] += float(nll.to(torch.float64).sum())
+            nll = nll.to("cpu", torch.float64)
+            sums["nll"] += float(nll.sum())
+            nlls.append(nll.unsqueeze(1))
     n = len(split_images)
     sums.update({f"kl_dim.{d}": float(v) for d, v in enumerate(kl_dims)})
     sums = reduce_sums(sums)
@@ -79,7 +84,8 @@ def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk],
         out["kl_per_dim"] = [sums[f"kl_dim.{d}"] / n for d in range(dim)]
     out["active_units"] = active_units(gather_chunks(n, means, dim))
     out["latent_dim"] = dim
-    if nll_samples:
-        out["nll"] = sums["nll"] / n
-        out["nll_samples"] = nll_samples
-    return out
+    if not nll_samples:
+        return out, None
+    out["nll"] = sums["nll"] / n
+    out["nll_samples"] = nll_samples
+    return out, gather_chunks(n, nlls, 1).squeeze(1)
