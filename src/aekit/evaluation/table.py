@@ -43,8 +43,8 @@ def _reconstruction(rec: dict) -> list[str]:
     return _rows(["reconstruction", "model", f"PCA-{rec['pca']['components']}", "model/PCA"], rows)
 
 
-def _vae(v: dict) -> list[str]:
-    rows = [["ELBO", v["elbo"]], ["reconstruction part", v["recon"]], ["KL part", v["kl"]],
+def _vae(v: dict, unit: str) -> list[str]:
+    rows = [[f"ELBO ({unit})", v["elbo"]], ["reconstruction part", v["recon"]], ["KL part (nats)", v["kl"]],
             ["active units", f"{v['active_units']} of {v['latent_dim']}"]]
     if "nll" in v:
         rows.append([f"NLL (nats, k = {v['nll_samples']})", v["nll"]])
@@ -91,7 +91,7 @@ def _flat(title: str, section: dict) -> list[str]:
 def format_table(record: dict) -> str:
     blocks = [[_heading(record["meta"])], _reconstruction(record["reconstruction"])]
     if "vae" in record:
-        blocks.append(_vae(record["vae"]))
+        blocks.append(_vae(record["vae"], record["meta"]["model"]["likelihood_unit"]))
     if "denoising" in record:
         blocks.append(_denoising(record["denoising"]))
     if "code_quality" in record:
