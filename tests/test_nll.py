@@ -8,6 +8,7 @@ that disagree with the bottleneck's own KL)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -125,8 +126,10 @@ def test_how_the_work_is_cut_does_not_change_the_numbers(vae, max_elements):
     torch.testing.assert_close(cut, whole, rtol=1e-6, atol=1e-3)
 
 
-def digits(n: int = 16) -> torch.Tensor:
-    return load_dataset("digits-sample").test.images[:n]
+@functools.lru_cache(maxsize=1)
+def digits() -> torch.Tensor:
+    """16 real digits (the offline sample's test split), for the models that need no training."""
+    return load_dataset("digits-sample").test.images[:16]
 
 
 def test_an_autoencoder_has_no_likelihood_to_estimate():
@@ -166,3 +169,30 @@ def test_densities_that_disagree_with_the_kl_are_refused():
                                     regularisers=[KLConfig()]))
     with pytest.raises(AekitError, match=r"WidePriorGaussian's kl disagrees with its log_posterior - log_prior"):
         importance_sampled_nll(model, digits(), k=20)
+
+
+@torch.inference_mode()
+def test_the_parts_densities_are_torch_distributions_on_real_codes():
+    """Each density the estimate uses, against torch.distributions, on the codes
+    of real digits: q(z|x) of the Gaussian bottleneck, and every prior."""
+    from torch.distributions import Categorical, Independent, MixtureSameFamily, Uniform
+
+    from aekit.nn.priors import CircleMixtureConfig, StandardGaussianConfig, UniformConfig
+    torch.manual_seed(0)
+    model = build_model(resolve_config("vae-kingma", sets=["model.bottleneck.dim=4"]), (1, 28, 28)).eval()
+    x = model.preprocess(digits())
+    code = model.bottleneck(model.encoder(x), sample=False)
+    z = model.bottleneck.sample_posterior(code, 7)                              # [16, 7, 4]
+    q = Independent(Normal(code.mean.unsqueeze(1), torch.exp(0.5 * code.logvar).unsqueeze(1)), 1)
+    torch.testing.assert_close(model.bottleneck.log_posterior(code, z), q.log_prob(z))
+    torch.testing.assert_close(model.bottleneck.log_prior(z), Normal(0.0, 1.0).log_prob(z).sum(-1))
+    torch.testing.assert_close(StandardGaussianConfig().build(4).log_prob(z), Normal(0.0, 1.0).log_prob(z).sum(-1))
+
+    mixture = CircleMixtureConfig(k=5, radius=2.0, std=0.7).build(4)
+    reference = MixtureSameFamily(Categorical(torch.ones(5)), Independent(Normal(mixture.centres, 0.7), 1))
+    torch.testing.assert_close(mixture.log_prob(z), reference.log_prob(z))
+
+    uniform = UniformConfig(low=-1.5, high=2.0).build(4)
+    inside = z.clamp(-1.4, 1.9)
+    torch.testing.assert_close(uniform.log_prob(inside), Uniform(-1.5, 2.0).log_prob(inside).sum(-1))
+    assert torch.isneginf(uniform.log_prob(torch.full((3, 4), 2.5))).all()
