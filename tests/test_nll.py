@@ -23,6 +23,7 @@ from aekit.metrics import elbo, importance_sampled_nll
 from aekit.models import Autoencoder, ModelConfig
 from aekit.nn.bottlenecks import Gaussian, GaussianConfig
 from aekit.nn.regularisers import KLConfig
+from aekit.rng import fixed_rng
 from aekit.training.config import resolve_config
 from test_family_support import train_briefly
 
@@ -196,3 +197,27 @@ def test_the_parts_densities_are_torch_distributions_on_real_codes():
     inside = z.clamp(-1.4, 1.9)
     torch.testing.assert_close(uniform.log_prob(inside), Uniform(-1.5, 2.0).log_prob(inside).sum(-1))
     assert torch.isneginf(uniform.log_prob(torch.full((3, 4), 2.5))).all()
+
+
+def test_the_prior_comes_from_the_term_that_names_it():
+    """A Gaussian code matched to a mixture prior by a critic (an adversarial
+    term, no KL): p(z) is the mixture's, computed here by hand from the same
+    draws; a Gaussian code under no prior-naming term is refused."""
+    torch.manual_seed(0)
+    sets = ["model.bottleneck={type: gaussian, dim: 2}",
+            "model.regularisers=[{type: adversarial, prior: {type: mixture, k: 4}}]"]
+    model = build_model(resolve_config("aae", sets=sets), (1, 28, 28)).eval()
+    images = digits()[:4]
+    got = importance_sampled_nll(model, images, k=3, seed=5)
+    (adversarial,) = model.regularisers
+    with torch.inference_mode(), fixed_rng(5):
+        x = model.preprocess(images)
+        code = model.bottleneck(model.encoder(x), sample=False)
+        z = model.bottleneck.sample_posterior(code, 3)
+        log_w = (-model.likelihood.nll(x.unsqueeze(1), model.decoder(z.flatten(0, 1)).view(4, 3, 1, 28, 28))
+                 + adversarial.prior.log_prob(z) - model.bottleneck.log_posterior(code, z))
+    torch.testing.assert_close(got, math.log(3) - torch.logsumexp(log_w.double(), 1), rtol=1e-5, atol=1e-3)
+
+    no_prior = build_model(resolve_config("vae-kingma", sets=["model.regularisers=[]"]), (1, 28, 28))
+    with pytest.raises(AekitError, match=r"names no prior p\(z\) .*it needs a kl regulariser"):
+        importance_sampled_nll(no_prior, images, k=3)
