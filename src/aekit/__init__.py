@@ -3,6 +3,7 @@
     import aekit
     run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
     model = aekit.load_model(run.dir)
+    figures = aekit.evaluate(run.dir)   # also written to run.dir/evaluation.json
     aekit.sweep("dense-ae-32", sets=["model.bottleneck.dim=2,5,10"], epochs=3)
 
 The names below load on first use, so `import aekit.nn` (or the CLI's
@@ -17,6 +18,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "train": "aekit.api", "Run": "aekit.api",
+    # A function, from aekit.evaluation (the metrics are aekit.metrics): no
+    # submodule is named `evaluate`, so importing one never shadows it.
+    "evaluate": "aekit.evaluation",
     "load_dataset": "aekit.data", "list_datasets": "aekit.data",
     "AekitError": "aekit.errors",
     "load_model": "aekit.io", "save_model": "aekit.io",

@@ -140,6 +140,48 @@ def _class_list(values: tuple[str, ...]) -> list[str] | None:
 
 
 @cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--data", "-d", help="Dataset name or path. Default: the run's own (required for a model file).")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val", "train"]),
+              help="Which split to evaluate.")
+@click.option("--nll-samples", type=click.IntRange(min=0),
+              help="Importance samples for a VAE's NLL (0: none). Default: 1000 for a VAE with an NLL.")
+@click.option("--anomaly-class", metavar="C", help="Score class C (index or name) as the anomaly against the rest "
+              "(ROC-AUC). Default: the class a run was trained without (--exclude-class C).")
+@click.option("--normal-class", metavar="C", help="One-class setting: class C normal, the rest anomalous. "
+              "Default: the class a run was trained on alone (--only-class C).")
+@click.option("--weights", default="model", show_default=True, type=click.Choice(["model", "best"]),
+              help="A run's final weights (model) or its best validation epoch's (best).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every sampled figure.")
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate N images spread evenly through the split.")
+@click.option("--no-probes", is_flag=True, help="Leave out the code-quality probes (the slowest part after the NLL).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON instead of the table.")
+def evaluate(run, data, split, nll_samples, anomaly_class, normal_class, weights, seed, limit, no_probes, device,
+             as_json):
+    """Measure a trained model: reconstruction against PCA, a VAE's ELBO and
+    NLL, denoising PSNR, code quality, anomaly ROC-AUC (where they apply).
+
+    \b
+    RUN is a run folder (writes RUN/evaluation.json) or a model file
+    (.safetensors/.json, with --data). docs/evaluation.md lists every field.
+    Under `torchrun --nproc-per-node N -m aekit evaluate ...` the images are
+    shared among the processes, with the figures of one process.
+    """
+    import json
+
+    from aekit.evaluation import evaluate as evaluate_job, format_table
+    from aekit.training.distributed import is_main
+
+    record = evaluate_job(run, data=data, split=split, nll_samples=nll_samples, anomaly_class=anomaly_class,
+                          normal_class=normal_class, seed=seed, weights=weights, limit=limit,
+                          probes=not no_probes, device=device)
+    if not is_main():   # under torchrun, rank 0 speaks
+        return
+    click.echo(json.dumps(record, indent=2) if as_json else format_table(record), nl=as_json)
+
+
+@cli.command()
 @click.argument("name", required=False)
 @click.option("--long", "-l", "long_", is_flag=True, help="Full descriptions instead of one-line summaries.")
 def presets(name, long_):
