@@ -11,9 +11,10 @@ All runs live in one parent folder, one run folder each (PARENT/dim-2/, ...),
 so the sweep is resumable: a value whose run is finished (its checkpoint has
 reached the run's epochs, or stopped early) is not trained again; an
 interrupted one continues from its checkpoint (aekit.api.resume, bit for
-bit). Each run is then evaluated on the test split: squared error per image
-on [0, 1] pixels, PCA with as many components as the code (fitted on the
-run's training split), and for a VAE the ELBO. The parent folder gets
+bit). Each run is then evaluated on the test split by `aekit.evaluate`
+(which writes its evaluation.json too): squared error per image on [0, 1]
+pixels, PCA with as many components as the code (fitted on the run's
+training split), and for a VAE the ELBO. The parent folder gets
 sweep.csv, sweep.md (a Markdown table) and sweep.png (test error against the
 swept value, PCA beside it), each written atomically.
 
@@ -155,30 +156,19 @@ def sweep(preset: str | None = None, *, sets: list[str], config: str | Path | di
 
 
 def evaluate_run(run_dir: Path, *, seed: int = 0) -> dict:
-    """The sweep's figures of one run folder, on its test split: squared error
-    per image, PCA's at the code size (fitted on the run's training split) and
-    their ratio; a VAE's ELBO and its parts (seeded)."""
-    from aekit.data import load_dataset
-    from aekit.io import load_model
-    from aekit.metrics import elbo, pca_squared_error, squared_error_per_image
+    """The sweep's figures of one run folder, from `aekit.evaluate` on its
+    test split (which also writes RUN/evaluation.json): squared error per
+    image, PCA's at the code size (fitted on the run's training split) and
+    their ratio; a VAE's ELBO and its parts (seeded). The costly parts a
+    code-size study does not need (importance-sampled NLL, probes) are left out."""
+    from aekit.evaluation import evaluate
 
-    cfg = resolve_config(config_file=run_dir / "config.yaml")
-    model = load_model(run_dir)
-    dataset = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
-                           image_size=cfg.data.image_size, channels=cfg.data.channels,
-                           exclude_classes=cfg.data.exclude_classes, only_classes=cfg.data.only_classes)
-    test = dataset.test.images
-    if len(test) == 0:
-        raise AekitError(f"{run_dir}: the dataset {cfg.data.name} has no test images to evaluate on")
-    sse = squared_error_per_image(model, test)
-    pca = pca_squared_error(dataset.train.images, test, model.code_dim)
-    row = {"epochs": checkpoint_state(run_dir)["epoch"], "code_dim": model.code_dim, "test_images": len(test),
-           "test_sse": sse, "pca_sse": pca, "ratio_to_pca": sse / pca if pca > 0 else None,
-           "elbo": None, "elbo_recon": None, "elbo_kl": None}
-    if model.bottleneck.stochastic:
-        terms = elbo(model, test, seed=seed)
-        row.update(elbo=terms["elbo"], elbo_recon=terms["recon"], elbo_kl=terms["kl"])
-    return row
+    record = evaluate(run_dir, split="test", nll_samples=0, probes=False, seed=seed, write=True)
+    recon, vae = record["reconstruction"], record.get("vae", {})
+    return {"epochs": record["meta"].get("epoch"), "code_dim": record["meta"]["model"]["code_dim"],
+            "test_images": record["meta"]["images"], "test_sse": recon["model"]["sse"],
+            "pca_sse": recon.get("pca", {}).get("sse"), "ratio_to_pca": recon.get("ratio", {}).get("sse"),
+            "elbo": vae.get("elbo"), "elbo_recon": vae.get("recon"), "elbo_kl": vae.get("kl")}
 
 
 def write_outputs(result: SweepResult, base) -> None:

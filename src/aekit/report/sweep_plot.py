@@ -31,7 +31,9 @@ def plot_sweep(rows: list[dict], key: str, path: str | Path) -> None:
     order = sorted(range(len(rows)), key=lambda i: numbers[i]) if numeric else list(range(len(rows)))
     x = [numbers[i] for i in order] if numeric else list(range(len(rows)))
     ax.plot(x, [rows[i]["test_sse"] for i in order], marker="o", label="model")
-    ax.plot(x, [rows[i]["pca_sse"] for i in order], marker="s", linestyle="--", label="PCA, same code size")
+    pca = [(xi, rows[i]["pca_sse"]) for xi, i in zip(x, order) if rows[i]["pca_sse"] is not None]
+    if pca:   # absent where no PCA of the code's size exists (a code wider than the images)
+        ax.plot(*zip(*pca), marker="s", linestyle="--", label="PCA, same code size")
     if numeric:
         ax.set_xscale("log")
         ax.set_xticks(x, [rows[i]["value"] for i in order])
