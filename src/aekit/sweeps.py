@@ -93,10 +93,11 @@ def run_name(key: str, value: str) -> str:
 
 def _comparable(config: dict) -> dict:
     """A run config without what a sweep may change on a finished run
-    (train.epochs, raised to train further) or what training fills in
-    (model.input_shape, known once the data is)."""
+    (train.epochs, raised to train further; train.device, where it runs) or
+    what training fills in (model.input_shape, known once the data is)."""
     config = json.loads(json.dumps(config))
     config["train"].pop("epochs", None)
+    config["train"].pop("device", None)
     config["model"].pop("input_shape", None)
     return config
 
@@ -151,7 +152,7 @@ def sweep(preset: str | None = None, *, sets: list[str], config: str | Path | di
                   sets=fixed + [f"{key}={value}"], callbacks=callbacks)
             result.trained.append(str(run_dir))
         result.rows.append({"value": value, "run": run_dir.name, **evaluate_run(run_dir, seed=eval_seed)})
-    write_outputs(result, base)
+        write_outputs(result, base)   # after each value: an interrupted sweep still shows what it has
     return result
 
 
