@@ -10,7 +10,7 @@ training images for 3 epochs; PCA fitted on those 10,000; probes trained on
     1     0.652 / 0.779          0.565 / 0.569          0.917        0.884 / 0.853
 
 (chance: 0.1). On the whole MNIST test set with a 10,000-image probe
-training set, pixels' kNN is 0.946 (`code_quality`'s defaults).
+training set (`code_quality`'s defaults), pixels' kNN is 0.948.
 """
 
 from __future__ import annotations
