@@ -88,6 +88,9 @@ def test_one_class_model_scores_the_other_digits_as_anomalous(tmp_path):
     # The run resumes with its filter: config.yaml rebuilds the same filtered data.
     resumed = resume(tmp_path / "run", epochs=3)
     assert set(resumed.dataset.train.labels.tolist()) == {1}
+    # ... and a resumed run cannot change it (it would not be the same run).
+    refused = cli("train", "--resume", str(tmp_path / "run"), "--exclude-class", "3")
+    assert refused.exit_code == 2 and "--exclude-class cannot be changed when resuming" in refused.stderr
 
 
 def test_excluded_class_is_found_by_reconstruction_error(tmp_path):
