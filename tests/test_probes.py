@@ -90,3 +90,18 @@ def test_unlabelled_data_raises_and_has_labels_says_so_first():
     cfg = resolve_config("dense-ae-32", sets=["model.input_shape=[1,28,28]"])
     with pytest.raises(AekitError, match="need class labels"):
         code_quality(Autoencoder(cfg.model), data.train, unlabelled)
+
+
+def test_a_code_wider_than_the_images_has_no_pca_baseline():
+    data = load_dataset("digits-sample")
+    from aekit.models import Autoencoder
+    from aekit.training.config import resolve_config
+
+    cfg = resolve_config("dense-ae-32", sets=["model.input_shape=[1,28,28]", "model.bottleneck.dim=1000"])
+    from aekit.rng import fixed_rng
+
+    with fixed_rng(0):   # fixed initial weights, the session's stream untouched
+        model = Autoencoder(cfg.model)
+    out = code_quality(model, data.train, head(data.test, 200), max_train=500)
+    assert "pca" not in out and out["code_dim"] == 1000
+    assert set(out["model"]) == set(out["pixels"]) == {"knn_accuracy", "linear_probe_accuracy", "linear_probe_converged"}

@@ -12,7 +12,8 @@ autoencoder):
 
 Each is run on three representations of the same images, so a figure has
 its baselines beside it: the model's codes, PCA codes of the same size (PCA
-fitted on the whole training split, on [0, 1] pixels) and the raw pixels.
+fitted on the whole training split, on [0, 1] pixels; absent for a code
+wider than the images) and the raw pixels.
 
 The probes' training set is a seeded subsample of the training split
 (`max_train` images, default 10,000: the logistic regression on 784 pixels
@@ -129,8 +130,9 @@ def code_quality(model: Autoencoder, train_split: Split, test_split: Split, *, s
         "model": (encode_images(model, train_images.to(device), batch_size).cpu(),
                   encode_images(model, test_images.to(device), batch_size).cpu()),
     }
-    pca = PCA(model.code_dim).fit(train_split.images)
-    codes["pca"] = (pca.transform(train_images), pca.transform(test_images))
+    if model.code_dim <= train_images[0].numel():   # else no PCA of the code's size exists: the key is absent
+        pca = PCA(model.code_dim).fit(train_split.images)
+        codes["pca"] = (pca.transform(train_images), pca.transform(test_images))
     codes["pixels"] = (train_images.flatten(1).to(torch.float64) / 255, test_images.flatten(1).to(torch.float64) / 255)
     out = {"k": k, "C": c, "max_iter": max_iter, "seed": seed, "code_dim": model.code_dim,
            "train_images": len(tr), "test_images": len(te)}
