@@ -117,3 +117,10 @@ def test_sweep_needs_exactly_one_comma_list():
         parse_sweep_sets(["model.bottleneck.dim=2,2"])
     with pytest.raises(AekitError, match="key=value"):
         parse_sweep_sets(["model.bottleneck.dim"])
+
+
+def test_a_bad_value_fails_before_any_run_trains(tmp_path):
+    with pytest.raises(AekitError, match="model.bottleneck"):
+        aekit.sweep("dense-ae-32", sets=["model.bottleneck.dim=2,abc"], data="digits-sample", epochs=1,
+                    device="cpu", out=tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

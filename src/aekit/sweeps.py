@@ -128,8 +128,10 @@ def sweep(preset: str | None = None, *, sets: list[str], config: str | Path | di
     parent = Path(out) if out is not None else Path("runs") / f"sweep-{base.preset or 'run'}-{key.rsplit('.', 1)[-1]}"
     result = SweepResult(parent, key)
     say = log or (lambda line: None)
-    for value in values:
-        cfg = resolve_config(preset, config, overrides=overrides, sets=fixed + [f"{key}={value}"])
+    # Every value's config is checked before any run trains: a bad value fails at once.
+    configs = {value: resolve_config(preset, config, overrides=overrides, sets=fixed + [f"{key}={value}"])
+               for value in values}
+    for value, cfg in configs.items():
         run_dir = parent / run_name(key, value)
         state = checkpoint_state(run_dir)
         if state is not None:
