@@ -75,7 +75,8 @@ def test_sections_present_where_the_model_allows_and_absent_elsewhere(records):
     assert len(vae["vae"]["kl_per_dim"]) == vae["vae"]["latent_dim"] == 20
     assert [g["sigma"] for g in dae["denoising"]["gaussian"]] == [0.1, 0.3, 0.5]
     meta = vae["meta"]
-    assert (meta["dataset"], meta["split"], meta["images"], meta["image_shape"]) == ("digits-sample", "test", LIMIT, [1, 28, 28])
+    assert (meta["dataset"], meta["split"], meta["images"]) == ("digits-sample", "test", LIMIT)
+    assert meta["image_shape"] == [1, 28, 28]
     assert (meta["weights"], meta["source"], meta["seed"], meta["epoch"]) == ("model", "run", 0, 1)
     assert meta["model"]["preset"] == "vae-kingma" and meta["aekit_version"] == aekit.__version__
     assert dae["meta"]["model"]["corruption"] == "gaussian" and "corruption" not in ae["meta"]["model"]
@@ -127,7 +128,8 @@ def test_vae_nll_is_the_importance_sampled_estimate_and_scores_anomalies(runs, r
     record = evaluate(run.dir, limit=LIMIT, nll_samples=20, anomaly_class="1", probes=False, write=False)
     v = record["vae"]
     assert v["nll_samples"] == 20
-    assert {key: v[key] for key in ("elbo", "recon", "kl")} == {key: records["vae"]["vae"][key] for key in ("elbo", "recon", "kl")}
+    for key in ("elbo", "recon", "kl"):   # the NLL draws from streams of its own
+        assert v[key] == records["vae"]["vae"][key]
     # Against one call of the metric on all the images (other draws, the same estimator): measured
     # at most 0.08 % apart on seeds 0-2 (k = 20, 600 digits), so 0.5 %; and below -ELBO, as a
     # tighter bound is (measured gap 8.2 nats after one epoch): at least 1 nat, at most 30.
@@ -152,8 +154,8 @@ def test_a_one_class_run_is_scored_as_one_class_by_default(tmp_path):
     record = evaluate(run.dir, limit=LIMIT, probes=False)
     assert record["meta"]["only_classes"] == [0] and record["meta"]["normal_class"] == 0
     a = record["anomaly"]
-    assert a == {key: value for key, value in
-                 anomaly_report(run.model, spread(run.dataset.test, LIMIT), normal_class=0).items() if value is not None}
+    direct = anomaly_report(run.model, spread(run.dataset.test, LIMIT), normal_class=0)
+    assert a == {key: value for key, value in direct.items() if value is not None}
     # Trained on the 360 zeros of the sample for 5 steps: measured ROC-AUC 0.93 (zeros normal).
     assert a["reconstruction"]["roc_auc"] > 0.8
     assert "anomaly" in format_table(record) and "ROC-AUC, reconstruction error" in format_table(record)
@@ -229,6 +231,9 @@ def test_bad_input_is_one_line(runs, tmp_path):
     half.mkdir()
     shutil.copy(run.dir / "config.yaml", half / "config.yaml")
     _one_line_error(["evaluate", str(half)], "model.safetensors not found")
+    for name in ("model.safetensors", "model.json"):
+        shutil.copy(run.dir / name, half / name)
+    _one_line_error(["evaluate", str(half), "--weights", "best"], "best.safetensors not found", "--weights model")
     _one_line_error(["evaluate", str(run.dir / "model.safetensors")], "give data")
     _one_line_error(["evaluate", str(run.dir), "--nll-samples", "10"], "not a VAE")
     _one_line_error(["evaluate", str(run.dir), "--anomaly-class", "12"], "no such class", "9=9")
@@ -246,24 +251,26 @@ def test_bad_data_is_refused_before_any_work(runs):
         evaluate(run.model, data=no_val, split="val")
     with pytest.raises(AekitError, match="does not exist"):
         evaluate(run.model, data=d, split="validation")
-    cropped = Dataset(d.name, *(Split(s.images[:, :, 4:24, 4:24].contiguous(), s.labels) for s in (d.train, d.val, d.test)))
+    cropped = Dataset(d.name, *(Split(s.images[:, :, 4:24, 4:24].contiguous(), s.labels)
+                                for s in (d.train, d.val, d.test)))
     with pytest.raises(AekitError, match=r"shape \[1, 20, 20\] but the model expects \[1, 28, 28\]"):
         evaluate(run.model, data=cropped)
-    assert all(math.isfinite(v) for v in evaluate(run.model, data=d, limit=50, probes=False)["reconstruction"]["model"].values())
+    figures = evaluate(run.model, data=d, limit=50, probes=False)["reconstruction"]["model"]
+    assert all(math.isfinite(v) for v in figures.values())
 
 
 def test_code_quality_where_labels_exist_and_absent_where_not(runs):
-    """On 1,000 real training digits (the probes' pixel logistic regression
-    dominates the time) and 300 test digits."""
+    """On 500 real training digits (the probes' pixel logistic regression
+    dominates the time: 4x longer with 1,000) and 300 test digits."""
     run, d = runs["ae"], runs["ae"].dataset
-    small = Dataset(d.name, spread(d.train, 1000), d.val, d.test, d.classes)   # spread: the sample is sorted by label
+    small = Dataset(d.name, spread(d.train, 500), d.val, d.test, d.classes)   # spread: the sample is sorted by label
     record = evaluate(run.model, data=small, limit=300)
     q = record["code_quality"]
     assert q == code_quality(run.model, small.train, spread(d.test, 300), seed=0)
     assert set(q) >= {"model", "pca", "pixels"} and q["code_dim"] == 20
-    # Ten classes, chance ~0.1. Measured: PCA-20 and pixels 0.88-0.94 (kNN, linear probe); the
-    # AE's codes after 16 steps 0.37 and 0.52: far above chance, far below its baselines.
-    for rep, low in (("model", 0.2), ("pca", 0.8), ("pixels", 0.8)):
+    # Ten classes, chance ~0.1. Measured: PCA-20 and pixels 0.86-0.91 (kNN, linear probe); an
+    # AE's codes after 8-16 steps 0.37-0.65: far above chance, below its baselines.
+    for rep, low in (("model", 0.2), ("pca", 0.75), ("pixels", 0.75)):
         assert low < q[rep]["knn_accuracy"] <= 1.0 and low < q[rep]["linear_probe_accuracy"] <= 1.0
     unlabelled = Dataset(d.name, *(Split(s.images) for s in (small.train, d.val, d.test)))
     assert "code_quality" not in evaluate(run.model, data=unlabelled, limit=300)

@@ -29,15 +29,15 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
     validation epoch), a model file (.safetensors/.json) or an Autoencoder;
     the last two need `data` (a dataset name, a path or an aekit Dataset).
     `nll_samples`: importance samples for a VAE's NLL; None means 1000 where
-    the model has an NLL, 0 none. `anomaly_class` (that class anomalous)
-    or `normal_class` (one-class: that class normal), an index or a name,
-    add the anomaly section; by default a run trained without one class
-    (or on one class alone) gets it for that class. `limit`: evaluate an evenly spread subset
-    of that many images of the split. `probes`: False leaves out the
+    the model has an NLL, 0 none. `anomaly_class` (that class anomalous) or
+    `normal_class` (one-class: that class normal), an index or a name, add
+    the anomaly section; by default a run trained without one class (or on
+    one class alone) gets it for that class. `limit`: evaluate that many
+    images spread evenly through the split. `probes`: False leaves out the
     code-quality probes (a logistic regression on raw pixels: often the
-    slowest part after the NLL). The same arguments give the same
-    numbers, and the caller's random streams are left as they were. With a
-    run folder and `write`, the record is also written to RUN/evaluation.json.
+    slowest part after the NLL). The same arguments give the same numbers,
+    and the caller's random streams are left as they were. With a run
+    folder and `write`, the record is also written to RUN/evaluation.json.
 
     Under `torchrun --nproc-per-node N`, the images are shared among the
     processes (aekit.evaluation.shards); every rank returns the record and
