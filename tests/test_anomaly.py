@@ -15,28 +15,24 @@ the same calls as the tests, seeds 0 / 1 of training:
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 import yaml
+from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score
 
 import aekit
 from aekit.api import resume
+from aekit.cli.main import cli as aekit_cli
 from aekit.data import load_dataset
 from aekit.data.types import Split
 from aekit.errors import AekitError
 from aekit.io import load_model
 from aekit.metrics.anomaly import anomaly_report, average_ranks, roc_auc
 
-AEKIT = [sys.executable, "-m", "aekit"]
-
-
 def cli(*args):
-    return subprocess.run(AEKIT + list(args), capture_output=True, text=True, env=dict(os.environ), timeout=600)
+    """The `aekit` command in this process (click's runner): as a user runs it, without a new interpreter."""
+    return CliRunner().invoke(aekit_cli, list(args))
 
 
 def head(split: Split, n: int) -> Split:
@@ -92,13 +88,16 @@ def test_one_class_model_scores_the_other_digits_as_anomalous(tmp_path):
     # The run resumes with its filter: config.yaml rebuilds the same filtered data.
     resumed = resume(tmp_path / "run", epochs=3)
     assert set(resumed.dataset.train.labels.tolist()) == {1}
+    # ... and a resumed run cannot change it (it would not be the same run).
+    refused = cli("train", "--resume", str(tmp_path / "run"), "--exclude-class", "3")
+    assert refused.exit_code == 2 and "--exclude-class cannot be changed when resuming" in refused.stderr
 
 
 def test_excluded_class_is_found_by_reconstruction_error(tmp_path):
     out = tmp_path / "run"
     result = cli("train", "--preset", "fashion-ae", "--data", "mnist", "--epochs", "1", "--seed", "0",
                  "--device", "cpu", "--exclude-class", "0", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert yaml.safe_load((out / "config.yaml").read_text())["data"]["exclude_classes"] == ["0"]
     data = load_dataset("mnist", seed=0, exclude_classes=["0"])
     assert 0 not in data.train.labels.tolist() and 0 not in data.val.labels.tolist()
@@ -145,7 +144,7 @@ def test_anomaly_report_needs_one_setting_labels_and_a_likelihood():
 ])
 def test_bad_class_is_a_one_line_error(tmp_path, args, needle):
     result = cli("train", "--preset", "dense-ae-32", "--epochs", "1", "--out", str(tmp_path / "run"), *args)
-    assert result.returncode == 2
+    assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert needle in lines[0], lines[0]

@@ -4,6 +4,7 @@
     run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
     model = aekit.load_model(run.dir)
     figures = aekit.evaluate(run.dir)   # also written to run.dir/evaluation.json
+    aekit.sweep("dense-ae-32", sets=["model.bottleneck.dim=2,5,10"], epochs=3)
 
 The names below load on first use, so `import aekit.nn` (or the CLI's
 `--help`) does not pay for matplotlib, the datasets or the trainer.
@@ -26,6 +27,7 @@ _EXPORTS = {
     "Autoencoder": "aekit.models", "ModelConfig": "aekit.models",
     "list_presets": "aekit.models.presets",
     "tune_cpu": "aekit.cpu",
+    "sweep": "aekit.sweeps",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -106,6 +106,33 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     click.echo(f"trained {run.config.preset or 'model'} for {last['epoch']} epochs{val}; run folder: {run.dir}")
 
 
+@cli.command()
+@click.option("--preset", "-p", help="Named model config; see `aekit presets`.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file (data/model/train sections).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", required=True,
+              help="Exactly one with a comma list (the swept key, e.g. model.bottleneck.dim=2,5,10); others fixed.")
+@click.option("--data", "-d", help="Dataset name or path. Default: the preset's.")
+@click.option("--epochs", "-e", type=click.IntRange(min=1), help="Epochs of every run.")
+@click.option("--seed", type=int, help="Seed of every run.")
+@click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Parent folder. Default: runs/sweep-<preset>-<key>/.")
+def sweep(preset, config_file, sets, data, epochs, seed, device, out):
+    """Train one run per value of one config key and compare them on the test split.
+
+    \b
+    Writes PARENT/<key>-<value>/ run folders and PARENT/sweep.csv, sweep.md,
+    sweep.png (test error per image against the value, PCA beside it).
+    Resumable: run it again and finished values are not retrained.
+      aekit sweep --preset dense-ae-32 --set model.bottleneck.dim=2,5,10,20,50 --epochs 10
+    """
+    from aekit.cli.progress import progress_callback
+    from aekit.sweeps import sweep as run_sweep
+
+    result = run_sweep(preset, sets=list(sets), config=config_file, data=data, epochs=epochs, seed=seed,
+                       device=device, out=out, callbacks=[progress_callback()], log=click.echo)
+    click.echo(f"sweep of {result.key}: {result.dir / 'sweep.md'}, sweep.csv, sweep.png")
+
+
 def _class_list(values: tuple[str, ...]) -> list[str] | None:
     """`--exclude-class 1,7 --exclude-class 3` -> ["1", "7", "3"] (resolved by the data layer)."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
