@@ -22,8 +22,8 @@ import aekit
 from aekit.evaluation import evaluate
 
 # 1,300 training digits: chunks of 500, 500 and 300, so rank 0 holds two (0 and 2) and rank 1 one.
-ARGS = ["--split", "train", "--limit", "1300", "--nll-samples", "10", "--seed", "3", "--json",
-        "--no-probes"]   # the probes run on rank 0 alone, the same code as one process: their time is spent elsewhere
+ARGS = ["--split", "train", "--limit", "1300", "--nll-samples", "10", "--seed", "3", "--anomaly-class", "1",
+        "--json", "--no-probes"]   # the probes run on rank 0 alone, the same code as one process: their time is spent elsewhere
 
 
 def _close(a, b, path=""):
@@ -45,7 +45,8 @@ def _close(a, b, path=""):
 
 def test_two_process_evaluation_equals_one_process(tmp_path):
     # A denoising VAE: every sharded section at once (reconstruction and PCA, ELBO, KL per
-    # dimension, active units from gathered posterior means, NLL, denoising noise).
+    # dimension, active units from gathered posterior means, NLL, denoising noise), and the
+    # anomaly section rank 0 computes from every rank's per-image NLLs and sends to the others.
     run = aekit.train("vae-kingma", data="digits-sample", epochs=1, seed=0, device="cpu", out=tmp_path / "run",
                       sets=["train.grid_every=0", "model.corruption={type: gaussian, sigma: 0.3}"])
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
@@ -55,9 +56,10 @@ def test_two_process_evaluation_equals_one_process(tmp_path):
     two = json.loads(ddp.stdout)   # rank 0 alone printed: one JSON document
     assert two["meta"]["processes"] == 2
     assert json.loads((run.dir / "evaluation.json").read_text()) == two   # rank 0 wrote it
-    one = evaluate(run.dir, split="train", limit=1300, nll_samples=10, seed=3, write=False, probes=False)
+    one = evaluate(run.dir, split="train", limit=1300, nll_samples=10, seed=3, anomaly_class=1, write=False,
+                   probes=False)
     assert one["meta"]["processes"] == 1
-    for section in ("meta", "reconstruction", "vae", "denoising"):
+    for section in ("meta", "reconstruction", "vae", "denoising", "anomaly"):
         assert section in one and section in two
     for record in (one, two):
         del record["meta"]["processes"], record["meta"]["date"]
