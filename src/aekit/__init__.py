@@ -3,6 +3,8 @@
     import aekit
     run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
     model = aekit.load_model(run.dir)
+    figures = aekit.evaluate(run.dir)   # also written to run.dir/evaluation.json
+    aekit.sweep("dense-ae-32", sets=["model.bottleneck.dim=2,5,10"], epochs=3)
 
 The names below load on first use, so `import aekit.nn` (or the CLI's
 `--help`) does not pay for matplotlib, the datasets or the trainer.
@@ -16,12 +18,16 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "train": "aekit.api", "Run": "aekit.api",
+    # A function, from aekit.evaluation (the metrics are aekit.metrics): no
+    # submodule is named `evaluate`, so importing one never shadows it.
+    "evaluate": "aekit.evaluation",
     "load_dataset": "aekit.data", "list_datasets": "aekit.data",
     "AekitError": "aekit.errors",
     "load_model": "aekit.io", "save_model": "aekit.io",
     "Autoencoder": "aekit.models", "ModelConfig": "aekit.models",
     "list_presets": "aekit.models.presets",
     "tune_cpu": "aekit.cpu",
+    "sweep": "aekit.sweeps",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -68,17 +68,22 @@ def train(preset: str | None = None, *, data: str | Path | None = None, config: 
           seed: int | None = None, device: str | None = None, out: str | Path | None = None,
           sets: list[str] | None = None, save: bool = True, callbacks: list[Callback] = (),
           checkpoint_every: int | None = None, precision: str | None = None, schedule: str | None = None,
-          tensorboard: bool | None = None, compile: bool | None = None) -> Run:
+          tensorboard: bool | None = None, compile: bool | None = None,
+          exclude_classes: list[int | str] | None = None, only_classes: list[int | str] | None = None) -> Run:
     """Train a model from a preset and/or config file; return the finished run.
 
     Explicit arguments override the preset and config file; `sets` are
     ``key=value`` overrides (``"model.bottleneck.dim=8"``). With `save` the run
-    folder is written to `out` (default ``runs/<preset>-<timestamp>``)."""
+    folder is written to `out` (default ``runs/<preset>-<timestamp>``).
+    `exclude_classes` / `only_classes` (indices or names) filter the training
+    and validation images by class; the test split stays whole."""
     cfg = resolve_config(preset, config, overrides={
         "data.name": str(data) if data is not None else None, "train.epochs": epochs,
         "train.batch_size": batch_size, "train.lr": lr, "train.seed": seed, "train.device": device,
         "train.checkpoint_every": checkpoint_every, "train.precision": precision, "train.schedule": schedule,
         "train.tensorboard": tensorboard, "train.compile": compile,
+        "data.exclude_classes": list(exclude_classes) if exclude_classes else None,
+        "data.only_classes": list(only_classes) if only_classes else None,
     }, sets=sets)
     if cfg.data.name is None:
         raise AekitError("no dataset: give --data NAME or a path (see `aekit datasets`)")
@@ -107,7 +112,8 @@ def resume(run_dir: str | Path, callbacks: list[Callback] = (), epochs: int | No
 
 def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on: bool = False) -> Run:
     dataset = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
-                           image_size=cfg.data.image_size, channels=cfg.data.channels)
+                           image_size=cfg.data.image_size, channels=cfg.data.channels,
+                           exclude_classes=cfg.data.exclude_classes, only_classes=cfg.data.only_classes)
     seed_everything(cfg.train.seed)
     model = build_model(cfg, dataset.image_shape)
     all_callbacks = list(callbacks)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from aekit.data.builtin import load_builtin
+from aekit.data.classes import filter_classes
 from aekit.data.registry import BUILTINS
 from aekit.data.splits import check_val_fraction
 from aekit.data.transform import adapt, check_channels, check_image_size
@@ -18,7 +19,9 @@ USER_SUFFIXES = (".npy", ".npz")
 
 def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: int = 0,
                  image_size: int | tuple[int, int] | None = None, channels: int | None = None,
-                 data_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:
+                 data_dir: str | os.PathLike | None = None, download: bool = True,
+                 exclude_classes: list[int | str] | None = None, only_classes: list[int | str] | None = None,
+                 ) -> Dataset:
     """Load a built-in dataset by name, or user data from a folder / .npy / .npz path.
 
     Built-in names win over a same-named folder in the working directory (give
@@ -30,7 +33,15 @@ def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: 
     channels: 1 (grey) or 3 (RGB); None keeps the source's.
     data_dir: where built-in files live / are downloaded (default: default_data_dir()).
     download: fetch missing built-in files (never when AEKIT_OFFLINE=1).
+    exclude_classes / only_classes: class indices or names to leave out of /
+        keep alone in the train and validation splits (the test split stays
+        whole); see aekit.data.classes.
     """
+    return filter_classes(_load(source, val_fraction, seed, image_size, channels, data_dir, download),
+                          exclude=exclude_classes, only=only_classes)
+
+
+def _load(source, val_fraction, seed, image_size, channels, data_dir, download) -> Dataset:
     val_fraction = check_val_fraction(val_fraction)
     size = check_image_size(image_size)
     channels = check_channels(channels)

@@ -3,9 +3,11 @@ estimator, with the model's own posterior as the proposal):
 
     log p(x) ~= logsumexp_j [log p(x|z_j) + log p(z_j) - log q(z_j|x)] - log k,   z_j ~ q(z|x)
 
-Each part states its own term: the likelihood's `nll` (the one definition the
-loss and the ELBO use too), the bottleneck's `log_posterior` and `log_prior`
-(aekit/nn/interfaces.py). With k = 1 it is a one-sample ELBO; it tightens
+Each part states its own term (aekit/nn/interfaces.py): the likelihood's
+`nll` (the one definition the loss and the ELBO use too), the bottleneck's
+`log_posterior`, and the prior's density from the term that names the prior:
+the KL term's is the bottleneck's own (`log_prior`, the prior its `kl`
+measures against), an adversarial term's is the prior its critic matches. With k = 1 it is a one-sample ELBO; it tightens
 towards -log p(x) as k grows (in expectation, never above the ELBO's bound).
 
 What the number is depends on the likelihood:
@@ -39,7 +41,7 @@ import torch
 from aekit.cpu import flushing_denormals
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
-from aekit.nn.interfaces import Code, StochasticBottleneck
+from aekit.nn.interfaces import Code, Regulariser, StochasticBottleneck
 from aekit.rng import fixed_rng
 
 # Decoder outputs per block (fp32: 8 MiB for MNIST's 784 pixels, ~2,700
@@ -49,6 +51,19 @@ DEFAULT_MAX_ELEMENTS = 2 ** 21
 # Codes drawn per batch of images (images x k x code size floats): the draws
 # of a batch are made at once, so blocks of any size see the same numbers.
 SAMPLES_PER_BATCH = 2 ** 18
+
+
+def prior_term(model: Autoencoder) -> Regulariser:
+    """The model's one term that names its prior p(z) (the KL term, or an
+    adversarial one); AekitError where there is none or more than one."""
+    terms = [reg for reg in model.regularisers if reg.names_prior]
+    if not terms:
+        raise AekitError("importance-sampled NLL: the model names no prior p(z) (no kl or adversarial term), "
+                         "so there is no density of codes to score against: it needs a kl regulariser")
+    if len(terms) > 1:
+        raise AekitError(f"importance-sampled NLL: the model names {len(terms)} priors "
+                         f"({', '.join(reg.name for reg in terms)}), so p(z) is ambiguous: score a model with one")
+    return terms[0]
 
 
 def check_scorable(model: Autoencoder) -> None:
@@ -64,6 +79,7 @@ def check_scorable(model: Autoencoder) -> None:
             f"({type(model.likelihood).__name__} with no scale), a loss rather than a normalised density: it needs "
             "a bernoulli likelihood or a gaussian one with a scale (likelihood.scale or learn_scale: true)"
         )
+    prior_term(model)
 
 
 @torch.inference_mode()
@@ -104,8 +120,9 @@ def _log_weights(model: Autoencoder, x: torch.Tensor, code: Code, k: int, per_sa
     """log p(x|z_j) + log p(z_j) - log q(z_j|x), [B, k] (fp32), for k draws per image."""
     bottleneck = model.bottleneck
     z = bottleneck.sample_posterior(code, k)                               # [B, k, D]
-    log_ratio = bottleneck.log_posterior(code, z) - bottleneck.log_prior(z)   # log q - log p, [B, k]
-    gap.add(log_ratio, bottleneck.kl(code))
+    log_q = bottleneck.log_posterior(code, z)                              # [B, k]
+    gap.add(log_q - bottleneck.log_prior(z), bottleneck.kl(code))
+    log_ratio = log_q - prior_term(model).log_prior(z, bottleneck)         # log q - log p, [B, k]
     log_w = torch.empty_like(log_ratio)
     # Blocks of whole images x all their samples, or of one image x part of its samples.
     samples = max(1, min(k, max_elements // per_sample))

@@ -53,6 +53,7 @@ class AdversarialConfig(RegulariserConfig):
 
 class Adversarial(CriticRegulariser):
     name = "adversarial"
+    names_prior = True
 
     def __init__(self, cfg: AdversarialConfig, code_dim: int):
         super().__init__()
@@ -65,6 +66,9 @@ class Adversarial(CriticRegulariser):
         if not self.warmup_steps or step is None:
             return self.weight
         return self.weight * min(1.0, step / self.warmup_steps)
+
+    def log_prior(self, z: torch.Tensor, bottleneck) -> torch.Tensor:
+        return self.prior.log_prob(z)   # the prior the critic matches the codes to
 
     def logit(self, z: torch.Tensor) -> torch.Tensor:
         """D's logit that `z` came from the prior, [B]."""

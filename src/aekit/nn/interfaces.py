@@ -190,12 +190,19 @@ class Regulariser(nn.Module, ABC):
     name: ClassVar[str]                        # its key in Loss.terms and metrics
     needs_stochastic: ClassVar[bool] = False   # True: only a StochasticBottleneck's codes make sense
     has_critic: ClassVar[bool] = False         # True: a CriticRegulariser
+    names_prior: ClassVar[bool] = False        # True: it pulls the codes towards a prior, stated by `log_prior`
 
     @abstractmethod
     def weight_at(self, step: int | None) -> float: ...
 
     @abstractmethod
     def forward(self, code: Code) -> torch.Tensor: ...
+
+    def log_prior(self, z: torch.Tensor, bottleneck: Bottleneck) -> torch.Tensor:
+        """log p(z) in nats, [...], of codes z [..., dim] of `bottleneck`, for
+        the prior this term pulls the codes towards (where `names_prior`): the
+        p(z) that the importance-sampled NLL scores the model against."""
+        raise NotImplementedError(f"{type(self).__name__} names no prior")
 
 
 class CriticRegulariser(Regulariser):

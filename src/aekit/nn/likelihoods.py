@@ -29,6 +29,13 @@ def _per_image(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(-3).sum(-1)
 
 
+def _pixel_dot(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Sum over pixels of x * out, x broadcast against out."""
+    if x.dim() == out.dim() >= 4 and x.shape[-4] == 1:   # x [..., 1, C, H, W], out [..., S, C, H, W]
+        return (out.flatten(-3) @ x.flatten(-3).transpose(-1, -2)).squeeze(-1)
+    return _per_image(x * out)
+
+
 @LIKELIHOODS.register("bernoulli")
 @dataclass
 class BernoulliConfig(LikelihoodConfig):
@@ -45,9 +52,10 @@ class Bernoulli(Likelihood):
     def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         if x.shape == out.shape:
             return _per_image(F.binary_cross_entropy_with_logits(out, x, reduction="none"))
-        # Many decodings per image (the NLL estimate): torch's BCE wants equal
-        # shapes, and this is the same sum, softplus(l) - x*l, with x broadcast.
-        return _per_image(F.softplus(out)) - _per_image(x * out)
+        # x broadcast over many decodings (the NLL estimate): the same sum,
+        # softplus(l) - x*l, in one pass over the logits plus a matrix product
+        # for x*l (torch's BCE would take ~1.5x as long, on an expanded x).
+        return _per_image(F.softplus(out)) - _pixel_dot(x, out)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)

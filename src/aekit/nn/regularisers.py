@@ -4,7 +4,8 @@ Each returns one number per image (the same unit as the reconstruction term)
 and has a weight. `weight_at(step)` lets a term warm up. A config builds its
 term for the code size (`build(code_dim)`), which a critic needs for its input.
 The KL term holds no formula of its own: it asks the stochastic bottleneck
-that drew the code for its divergence from the prior (`Code.bottleneck.kl`).
+that drew the code for its divergence from the prior (`Code.bottleneck.kl`),
+and for the prior's density (`log_prior`, for the importance-sampled NLL).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class KLConfig(RegulariserConfig):
 class KL(Regulariser):
     name = "kl"
     needs_stochastic = True
+    names_prior = True
 
     def __init__(self, beta: float, warmup_steps: int):
         super().__init__()
@@ -50,6 +52,10 @@ class KL(Regulariser):
             raise ConfigError("kl: the code is deterministic (no distribution to compare with the prior): "
                               "set bottleneck.type to gaussian")
         return code.bottleneck.kl(code)
+
+    def log_prior(self, z: torch.Tensor, bottleneck) -> torch.Tensor:
+        # The prior the divergence is measured against: the bottleneck's own.
+        return bottleneck.log_prior(z)
 
 
 @REGULARISERS.register("l1")

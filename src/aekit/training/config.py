@@ -27,12 +27,18 @@ class DataConfig:
     val_fraction: float = 0.1
     image_size: list[int] | int | None = None
     channels: int | None = None
+    # Classes (indices or names) left out of / kept alone in train and validation;
+    # the test split stays whole (anomaly detection; aekit.data.classes).
+    exclude_classes: list[int | str] | None = None
+    only_classes: list[int | str] | None = None
 
     def validate(self):
         if not 0 <= self.val_fraction <= 0.9:
             raise ConfigError("val_fraction: must be between 0 and 0.9")
         if self.channels not in (None, 1, 3):
             raise ConfigError("channels: must be 1 or 3")
+        if self.exclude_classes and self.only_classes:
+            raise ConfigError("exclude_classes and only_classes: give one of them, not both")
 
 
 @dataclass
