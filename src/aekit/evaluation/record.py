@@ -33,6 +33,8 @@ def model_summary(model: Autoencoder, preset: str | None) -> dict:
     })
     if model.corrupts_input:
         out["corruption"] = cfg.corruption.TYPE
+    if cfg.importance_samples > 1:   # trained on the importance-weighted bound
+        out["importance_samples"] = cfg.importance_samples
     return out
 
 
