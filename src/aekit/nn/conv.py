@@ -4,7 +4,8 @@ A stack is a list of entries, each exactly one of
 
     {filters: 16, kernel: 3, stride: 2, padding: same}    a convolution
     {filters: 16, kernel: 4, stride: 2, transpose: true}  a transposed convolution
-    {pool: 2}              max-pooling (window 2, stride = window unless pool_stride)
+    {pool: 2}              max-pooling (window 2, stride = window unless pool_stride;
+                           padding: same pads as Keras's MaxPooling2D(padding='same'))
     {upsample: 2}          nearest-neighbour upsampling
 
 `padding: same` means Keras/TF "same": a convolution's output is
@@ -64,6 +65,8 @@ class ConvLayer:
             raise ConfigError("padding: must be non-negative")
         if self.pool_stride is not None and self.pool_stride <= 0:
             raise ConfigError("pool_stride: must be a positive integer")
+        if self.pool and self.padding not in (0, "same"):
+            raise ConfigError(f"a pool's padding is 0 or 'same', got {self.padding!r}")
         check_activation(self.activation)
 
     @property
@@ -84,6 +87,8 @@ def _layer_out(layer: ConvLayer, size: int) -> int:
     """The output size of one spatial axis."""
     if layer.kind == "pool":
         stride = layer.pool_stride or layer.pool
+        if layer.padding == "same":
+            return math.ceil(size / stride)
         return (size - layer.pool) // stride + 1
     if layer.kind == "upsample":
         return size * layer.upsample
@@ -115,6 +120,19 @@ def conv_shapes(layers: list[ConvLayer], shape: tuple[int, int, int], where: str
     return shapes
 
 
+class _SamePool(nn.Module):
+    """Max-pooling with TF "same" padding: the padded cells are -inf, so
+    they never win (Keras's MaxPooling2D(padding='same'), e.g. 7 -> 4)."""
+
+    def __init__(self, window: int, stride: int, pad: tuple[int, int, int, int]):
+        super().__init__()
+        self.window, self.stride, self.pad = window, stride, pad
+
+    def forward(self, x):
+        x = nn.functional.pad(x, self.pad, value=float("-inf")) if any(self.pad) else x
+        return nn.functional.max_pool2d(x, self.window, self.stride)
+
+
 class _Crop(nn.Module):
     """Trims a transposed convolution's output to TF "same" size."""
 
@@ -131,7 +149,11 @@ def _conv_modules(layer: ConvLayer, in_shape) -> list[nn.Module]:
     c_in, h, w = in_shape
     k, s = layer.kernel, layer.stride
     if layer.kind == "pool":
-        return [nn.MaxPool2d(layer.pool, stride=layer.pool_stride or layer.pool)]
+        stride = layer.pool_stride or layer.pool
+        if layer.padding == "same":
+            (t, b), (lft, r) = _same_pad(h, layer.pool, stride), _same_pad(w, layer.pool, stride)
+            return [_SamePool(layer.pool, stride, (lft, r, t, b))]
+        return [nn.MaxPool2d(layer.pool, stride=stride)]
     if layer.kind == "upsample":
         return [nn.Upsample(scale_factor=layer.upsample, mode="nearest")]
     if layer.kind == "conv":
