@@ -1,0 +1,194 @@
+"""Published results, side by side: each task trains aekit's recipe for it,
+evaluates it with `aekit.evaluate`, and prints the published figures, aekit's
+figure, the minutes of training it took on this machine, and pass/fail
+against its target (issue #11).
+
+    python benchmarks/quality.py --task nll          # VAE NLL on statically binarized MNIST (k = 5000)
+    python benchmarks/quality.py --task deep-ae      # 30-d code vs Hinton & Salakhutdinov (2006) and PCA-30
+    python benchmarks/quality.py --task keras        # the Keras blog's per-pixel BCE figures
+    python benchmarks/quality.py --task one-class    # one-class anomaly detection, each MNIST digit
+    python benchmarks/quality.py --task all --quick  # a smoke run: 1 epoch, few images; compares nothing
+
+A recipe is a preset plus `--set` overrides, named in the output; once a
+recipe meets its target it becomes a preset of its own. Full runs happen
+outside CI (a task takes 15 minutes to hours on a 2-core CPU); each writes
+its table, with the date, the CPU and the command, to
+benchmarks/results/quality-<task>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aekit
+
+aekit.tune_cpu()   # as the aekit command does, before torch loads
+
+from aekit.api import train  # noqa: E402
+from aekit.evaluation import evaluate  # noqa: E402
+from aekit.fs import atomic_write_text  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Recipe:
+    preset: str
+    sets: list[str] = field(default_factory=list)
+    epochs: int | None = None          # None: the preset's
+
+    def describe(self) -> str:
+        sets = " ".join(f"--set {shlex.quote(s)}" for s in self.sets)
+        return f"--preset {self.preset}" + (f" --epochs {self.epochs}" if self.epochs else "") + (f" {sets}" if sets else "")
+
+
+@dataclass
+class Row:
+    what: str
+    published: str
+    measured: float
+    minutes: float
+    target: str
+    passed: bool | None               # None: no target for this row
+
+
+# The recipes. NLL: the importance-weighted bound (k = 5) on 784-500-500-50
+# ReLU, KL warm-up, cosine decay: the "plain recipe" of issue #11 (87.95 nats
+# measured there on Intel, 88.21 on AMD: short of the 87.5 target; the search
+# for a better one goes on). Deep AE: two stride-2 convolutions (32, 64), a
+# 512-unit dense layer, a linear 30-d code, BCE on grey levels, cosine decay,
+# trained on all 60,000 training images (Hinton & Salakhutdinov trained on 60k).
+NLL_RECIPE = Recipe("vae-kingma", [
+    "model.encoder={type: mlp, widths: [500, 500], activation: relu}",
+    "model.bottleneck={type: gaussian, dim: 50}",
+    "model.regularisers=[{type: kl, beta: 1.0, warmup_steps: 50000}]",
+    "model.importance_samples=5", "train.schedule=cosine", "train.weight_decay=0", "data.val_fraction=0",
+], epochs=60)
+DEEP_AE_RECIPE = Recipe("conv-ae-10", [
+    "model.encoder={type: conv, layers: [{filters: 32, kernel: 3, stride: 2, padding: same}, "
+    "{filters: 64, kernel: 3, stride: 2, padding: same}], dense: [512]}",
+    "model.bottleneck={type: deterministic, dim: 30}",
+    "model.decoder={type: conv, dense: [512], start: [64, 7, 7], layers: [{filters: 32, kernel: 3, stride: 2, "
+    "padding: same, transpose: true}, {filters: 1, kernel: 3, stride: 2, padding: same, transpose: true}]}",
+    "model.likelihood=bernoulli", "train.optimizer=adam", "train.batch_size=128", "train.schedule=cosine",
+    "train.early_stopping_patience=null", "data.val_fraction=0",
+], epochs=30)
+# The Keras blog's figures (per-pixel BCE on the MNIST test set) and the
+# epochs it trained for.
+KERAS = [("dense 784-32-784 (dense-ae-32)", Recipe("dense-ae-32", epochs=50), 0.11)]
+
+
+def trained(recipe: Recipe, data: str, quick: bool, folder: Path, sets: list[str] = ()) -> tuple[Path, float]:
+    """Train `recipe` into a run folder under `folder`; (run folder, minutes of training wall time)."""
+    start = time.perf_counter()
+    run = train(recipe.preset, data=data, epochs=1 if quick else recipe.epochs, seed=0,
+                sets=recipe.sets + list(sets), out=folder / f"{recipe.preset}-{len(list(folder.iterdir()))}")
+    return run.dir, (time.perf_counter() - start) / 60
+
+
+def nll_task(args, folder: Path) -> list[Row]:
+    run, minutes = trained(NLL_RECIPE, "binarized-mnist", args.quick, folder)
+    k = 50 if args.quick else 5000
+    record = evaluate(run, nll_samples=k, probes=False, limit=500 if args.quick else None)
+    nll = record["vae"]["nll"]
+    published = "Kingma & Welling VAE 89.9; pythae 89.78; IWAE (1 layer, k = 5 / 50, 3,280 epochs) 87.63 / 87.10"
+    return [Row(f"VAE NLL, binarized MNIST test, k = {k} ({NLL_RECIPE.describe()})", published, nll, minutes,
+                "<= 87.5 nats in <= 15 min (stretch <= 87.1)", nll <= 87.5 and minutes <= 15)]
+
+
+def deep_ae_task(args, folder: Path) -> list[Row]:
+    run, minutes = trained(DEEP_AE_RECIPE, "mnist", args.quick, folder)
+    record = evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
+    sse, pca = record["reconstruction"]["model"]["sse"], record["reconstruction"]["pca"]["sse"]
+    return [Row(f"squared error per MNIST test image, 30-d code ({DEEP_AE_RECIPE.describe()})",
+                f"Hinton & Salakhutdinov deep AE 3.00; PCA-30 {pca:.2f} (measured here)", sse, minutes,
+                "<= 2.5 in <= 15 min (stretch <= 2.2)", sse <= 2.5 and minutes <= 15)]
+
+
+def keras_task(args, folder: Path) -> list[Row]:
+    rows = []
+    for what, recipe, published in KERAS:
+        run, minutes = trained(recipe, "mnist", args.quick, folder)
+        record = evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
+        bce = record["reconstruction"]["model"]["bce_per_pixel"]
+        rows.append(Row(f"per-pixel BCE, MNIST test: {what} ({recipe.describe()})",
+                        f"Keras blog ~{published} after {recipe.epochs} epochs", bce, minutes,
+                        f"<= {published}", bce <= published))
+    return rows
+
+
+# One-class anomaly detection: a small conv AE trained on one digit's
+# training images (~6,000), scored on the whole test set by reconstruction error.
+ONE_CLASS_RECIPE = Recipe("conv-ae-10", ["train.early_stopping_patience=null"], epochs=20)
+DEEP_SVDD_MEAN = 0.948   # Ruff et al. (2018), one-class Deep SVDD, mean over the ten MNIST digits as reported
+
+
+def one_class_task(args, folder: Path) -> list[Row]:
+    aucs, minutes = [], 0.0
+    digits = range(2) if args.quick else range(10)
+    for digit in digits:
+        run, m = trained(ONE_CLASS_RECIPE, "mnist", args.quick, folder, sets=[f"data.only_classes=[{digit}]"])
+        minutes += m
+        record = evaluate(run, nll_samples=0, probes=False, normal_class=digit,
+                          limit=1000 if args.quick else None)
+        aucs.append(record["anomaly"]["reconstruction"]["roc_auc"])
+    mean = statistics.mean(aucs)
+    per_digit = ", ".join(f"{d}: {a:.3f}" for d, a in zip(digits, aucs))
+    return [Row(f"one-class ROC-AUC, MNIST, mean over digits ({per_digit}) ({ONE_CLASS_RECIPE.describe()})",
+                f"Deep SVDD (one-class) mean {DEEP_SVDD_MEAN}", mean, minutes, ">= 0.95", mean >= 0.95)]
+
+
+TASKS = {"nll": nll_task, "deep-ae": deep_ae_task, "keras": keras_task, "one-class": one_class_task}
+
+
+def cpu_name() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        name = platform.processor() or "unknown CPU"
+    import os
+
+    return f"{name}, {len(os.sched_getaffinity(0))} CPUs usable"
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| task | published | aekit | training minutes | target | result |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        verdict = "-" if r.passed is None else ("pass" if r.passed else "FAIL")
+        lines.append(f"| {r.what} | {r.published} | {r.measured:.4g} | {r.minutes:.1f} | {r.target} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", choices=[*TASKS, "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="1 epoch, few test images: checks the script, compares nothing")
+    args = parser.parse_args()
+    tasks = list(TASKS) if args.task == "all" else [args.task]
+    command = "python benchmarks/quality.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    header = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu_name()}, aekit {aekit.__version__}; "
+              f"command: `{command}`" + (" (QUICK: compares nothing)" if args.quick else ""))
+    print(header, flush=True)
+    for task in tasks:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = TASKS[task](args, Path(tmp))
+        text = table(rows)
+        print(f"\n{task}\n{text}", flush=True)
+        if not args.quick:
+            RESULTS.mkdir(exist_ok=True)
+            atomic_write_text(RESULTS / f"quality-{task}.md", f"# quality: {task}\n\n{header}\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
