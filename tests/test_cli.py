@@ -144,3 +144,14 @@ def test_resume_with_more_epochs_continues_exactly_and_other_flags_are_refused(t
     epochs = [json.loads(line)["epoch"] for line in (extended / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3]
     assert yaml.safe_load((extended / "config.yaml").read_text())["train"]["epochs"] == 3
+
+
+def test_usage_errors_are_one_line_naming_the_help(tmp_path):
+    # click's own form is three lines (usage, hint, error): aekit's is one, exit status 2.
+    for args, needle in ((["train", "--epochs", "0"], "'--epochs'"), (["train", "--lr", "-1"], "'--lr'"),
+                         (["trian"], "Did you mean 'train'?"), (["train", "--no-such-flag"], "--no-such-flag"),
+                         (["evaluate"], "Missing argument")):
+        result = run([*args, "--out", str(tmp_path / "x")] if args[0] == "train" else args)
+        assert_one_line_error(result, needle, "--help')")
+        assert not (tmp_path / "x").exists()
+    assert run(["--version"]).returncode == 0

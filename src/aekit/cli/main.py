@@ -217,7 +217,20 @@ from aekit.cli import export as _export  # noqa: E402,F401  (aekit export)
 def main(argv=None):
     # Before anything loads torch: how its OpenMP threads wait (aekit/cpu.py).
     tune_cpu()
-    cli.main(args=argv, prog_name="aekit")
+    try:
+        code = cli.main(args=argv, prog_name="aekit", standalone_mode=False)
+    except click.UsageError as err:
+        # click's own form is three lines (usage, hint, error); aekit's errors are one.
+        hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+        click.echo(f"aekit: error: {err.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"aekit: error: {err.format_message()}", err=True)
+        sys.exit(err.exit_code)
+    except click.Abort:   # Ctrl-C at a prompt, or before a command ran
+        click.echo("aekit: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
