@@ -101,9 +101,22 @@ class Images:
     def __len__(self) -> int:
         return self.pixels.shape[0]
 
+    def as_form(self, kind: str = "torch", layout: str = "NCHW", dtype: torch.dtype = torch.float32) -> "Images":
+        """The same images, their results given back as `kind`/`layout`/`dtype`
+        (the jobs read [N, C, H, W] floats in [0, 1] whatever came in)."""
+        return Images(self.pixels, Form(kind, layout, dtype, None), self.names)
+
+    def unit(self, indices: torch.Tensor | slice = slice(None)) -> torch.Tensor:
+        """The chosen images as float32 [n, C, H, W] in [0, 1] on the CPU (for pictures: a few at a time)."""
+        x = self.chunk_of(self.pixels[indices].cpu())
+        return x.to(torch.float32).div_(255.0) if x.dtype == torch.uint8 else x
+
     def chunk(self, start: int, stop: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """Images start..stop as the model's `preprocess` reads them: uint8, or float32 in [0, 1]."""
-        part = self.pixels[start:stop].to(device)
+        return self.chunk_of(self.pixels[start:stop].to(device))
+
+    @staticmethod
+    def chunk_of(part: torch.Tensor) -> torch.Tensor:
         if part.dtype == torch.uint8:
             return part
         if part.is_floating_point():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -132,12 +132,21 @@ class Model:
     def reconstruct(self, images: Any) -> Any:
         """decode(encode(images)), in the images' own type, layout and range."""
         batch = self.images(images)
-        return batch.form.images(reconstruct_unit(self.autoencoder, x, self.batch_size) for x in self._chunks(batch))
+        return batch.form.images(recon for recon, _ in self._reconstructions(batch))
 
     def anomaly_score(self, images: Any) -> Any:
         """Per image, Σ over pixels of (x - x̂)² on [0, 1] pixels (float64 [N], or one number for one image)."""
         batch = self.images(images)
-        return batch.form.values(self._errors(batch))
+        return batch.form.values(torch.cat([err for _, err in self._reconstructions(batch)]))
+
+    def reconstruct_and_score(self, images: Any) -> tuple[Any, Any]:
+        """(reconstruct(images), anomaly_score(images)) from one pass over the images."""
+        batch = self.images(images)
+        recons, errors = [], []
+        for recon, err in self._reconstructions(batch):
+            recons.append(recon)
+            errors.append(err)
+        return batch.form.images(recons), batch.form.values(torch.cat(errors))
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """`n` new images, float32 numpy [n, C, H, W] in [0, 1], decoded from codes drawn from
@@ -221,10 +230,10 @@ class Model:
             return torch.cat([ae.to_unit(ae.decode(z[i:i + self.batch_size].to(self.device))).cpu()
                               for i in range(0, len(z), self.batch_size)])
 
-    def _errors(self, batch: Images) -> torch.Tensor:
-        out = []
+    def _reconstructions(self, batch: Images) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Per chunk: (reconstructions [b, C, H, W] in [0, 1], float64 Σ (x - x̂)² per image), on the CPU."""
         for x in self._chunks(batch):
-            unit = x.to("cpu", torch.float32) / 255.0 if x.dtype == torch.uint8 else x.cpu()
             recon = reconstruct_unit(self.autoencoder, x, self.batch_size)
-            out.append((recon.to(torch.float64) - unit.to(torch.float64)).pow(2).flatten(1).sum(1))
-        return torch.cat(out)
+            unit = x.to("cpu", torch.float64)
+            unit = unit / 255.0 if x.dtype == torch.uint8 else unit
+            yield recon, (recon.to(torch.float64) - unit).pow(2).flatten(1).sum(1)
