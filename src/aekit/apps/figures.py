@@ -15,6 +15,7 @@ from aekit.fs import atomic_write_with
 from aekit.io.images import make_grid
 
 ROW_INCHES = 1.0
+LABEL_INCHES = 1.3   # room for the longest row label, "Reconstruction"
 
 
 def spread(n_total: int, count: int) -> torch.Tensor:
@@ -28,9 +29,10 @@ def spread(n_total: int, count: int) -> torch.Tensor:
 def save_rows(rows: list[tuple[str, torch.Tensor]], path: str | Path) -> None:
     """One row per (label, images [n, C, H, W] in [0, 1]), the label at its left."""
     n = max(len(images) for _, images in rows)
-    fig = Figure(figsize=(1.0 + 0.8 * n, ROW_INCHES * len(rows)), dpi=100)
+    width = LABEL_INCHES + 0.8 * n
+    fig = Figure(figsize=(width, ROW_INCHES * len(rows)), dpi=100)
     FigureCanvasAgg(fig)
-    fig.subplots_adjust(left=0.9 / (1.0 + 0.8 * n), right=0.99, top=0.98, bottom=0.02, hspace=0.08)
+    fig.subplots_adjust(left=LABEL_INCHES / width, right=0.99, top=0.98, bottom=0.02, hspace=0.08)
     for i, (label, images) in enumerate(rows):
         ax = fig.add_subplot(len(rows), 1, i + 1)
         strip = make_grid(images, ncols=n, pad=1, scale=1)

@@ -260,7 +260,7 @@ def pil_array(image, channels: int) -> np.ndarray:
     (grey [H, W] for 1, RGB [H, W, 3] for 3): a file's colour mode is how it
     was saved, not a property of the picture, so it is not held against it."""
     mode = "L" if channels == 1 else "RGB"
-    return np.asarray(image.convert(mode) if image.mode != mode else image)
+    return np.array(image.convert(mode) if image.mode != mode else image)   # a writable copy, for torch
 
 
 def read_image_file(path: Path, channels: int) -> np.ndarray:
