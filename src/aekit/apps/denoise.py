@@ -48,7 +48,10 @@ def denoise_job(model: Model, images: Any, out: str | Path, noise: str | None = 
     sums = {"noisy": 0.0, "denoised": 0.0}
     for start in range(0, n, model.batch_size):
         clean = batch.unit(slice(start, start + model.batch_size))
-        noisy = add_noise(clean, noise, seed, start) if noise is not None else clean
+        if noise is not None:   # rounded to uint8 pixels: noisy.npy holds exactly what was denoised
+            noisy = torch.from_numpy(_uint8(add_noise(clean, noise, seed, start))).float().div_(255)
+        else:
+            noisy = clean
         recon = torch.from_numpy(model.reconstruct(noisy.numpy()))
         denoised[start:start + len(clean)] = _uint8(recon)
         noisy_all[start:start + len(clean)] = _uint8(noisy)
