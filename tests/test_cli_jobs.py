@@ -225,3 +225,16 @@ def test_the_real_command_exits_2_with_one_line_and_no_traceback(ae, tmp_path):
     assert not (tmp_path / "out").exists()
     done = _process("sample", ae, "-n", "4", "-o", tmp_path / "s.png")
     assert done.returncode == 0 and f"wrote {tmp_path / 's.png'}" in done.stdout
+
+
+def test_latent_map_of_a_folder_takes_its_class_subfolders_as_labels(ae, tmp_path):
+    images, labels = held_out_images()
+    for i in range(40):
+        folder = tmp_path / "digits" / f"class-{labels[i]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[i]).save(folder / f"{i:03d}.png")
+    ok("latent-map", ae, "--data", tmp_path / "digits", "-o", tmp_path / "map.png")
+    rows = _csv(tmp_path / "map.csv")
+    names = sorted({f"class-{d}" for d in labels[:40]})
+    by_folder = sorted(range(40), key=lambda i: (f"class-{labels[i]}", f"{i:03d}"))   # the folder's order
+    assert [names[int(r["label"])] for r in rows] == [f"class-{labels[i]}" for i in by_folder]

@@ -55,12 +55,23 @@ class Form:
     def single(self) -> bool:
         return not self.layout.startswith("N")
 
-    def images(self, unit: torch.Tensor | Iterable[torch.Tensor]) -> Any:
-        """[N, C, H, W] floats in [0, 1] (CPU), or an iterable of such chunks,
-        → the caller's type, layout and range. Each chunk is converted as it
-        comes, so only the output itself is held whole (uint8 for uint8 in)."""
-        chunks = [unit] if isinstance(unit, torch.Tensor) else unit
-        out = torch.cat([self._pixels(chunk) for chunk in chunks])
+    def images(self, unit: torch.Tensor | Iterable[torch.Tensor], total: int | None = None) -> Any:
+        """[N, C, H, W] floats in [0, 1] (CPU), or an iterable of such chunks
+        (`total` images in all), → the caller's type, layout and range. Each
+        chunk is converted into its place in the output as it comes, so only
+        the output itself is held whole (uint8 for uint8 in)."""
+        if isinstance(unit, torch.Tensor):
+            out = self._pixels(unit)
+        else:
+            out, filled = None, 0
+            for chunk in unit:
+                pixels = self._pixels(chunk)
+                if out is None:
+                    out = torch.empty((total if total is not None else len(pixels), *pixels.shape[1:]),
+                                      dtype=pixels.dtype)
+                out[filled:filled + len(pixels)] = pixels
+                filled += len(pixels)
+            out = out[:filled]
         if self.single:
             out = out[0]
         return self._typed(out.contiguous())

@@ -132,7 +132,7 @@ class Model:
     def reconstruct(self, images: Any) -> Any:
         """decode(encode(images)), in the images' own type, layout and range."""
         batch = self.images(images)
-        return batch.form.images(recon for recon, _ in self._reconstructions(batch))
+        return batch.form.images((recon for recon, _ in self._reconstructions(batch)), len(batch))
 
     def anomaly_score(self, images: Any) -> Any:
         """Per image, Σ over pixels of (x - x̂)² on [0, 1] pixels (float64 [N], or one number for one image)."""
@@ -142,11 +142,15 @@ class Model:
     def reconstruct_and_score(self, images: Any) -> tuple[Any, Any]:
         """(reconstruct(images), anomaly_score(images)) from one pass over the images."""
         batch = self.images(images)
-        recons, errors = [], []
-        for recon, err in self._reconstructions(batch):
-            recons.append(recon)
-            errors.append(err)
-        return batch.form.images(recons), batch.form.values(torch.cat(errors))
+        errors = []
+
+        def recons():
+            for recon, err in self._reconstructions(batch):
+                errors.append(err)
+                yield recon
+
+        images = batch.form.images(recons(), len(batch))
+        return images, batch.form.values(torch.cat(errors))
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """`n` new images, float32 numpy [n, C, H, W] in [0, 1], decoded from codes drawn from

@@ -36,7 +36,9 @@ class Inputs:
     description: str = ""
 
 
-def read_inputs(model: Model, spec: str, split: str = "test") -> Inputs:
+def read_inputs(model: Model, spec: str, split: str = "test", labelled: bool = False) -> Inputs:
+    """`labelled`: read a folder with its class subfolders as labels (all its
+    images, or its train/ or test/ part), as a latent map wants them."""
     if split not in SPLITS:
         raise AekitError(f"split {split!r} is unknown: use one of {', '.join(SPLITS)}")
     path = Path(spec)
@@ -44,6 +46,8 @@ def read_inputs(model: Model, spec: str, split: str = "test") -> Inputs:
         return _npz(path, split)
     if path.is_file() and (path.suffix.lower() == ".npy" or path.suffix.lower() in IMAGE_SUFFIXES):
         return Inputs(path, description=str(path))
+    if path.is_dir() and labelled:
+        return _labelled_folder(model, path, split)
     if path.is_dir() and not _is_dataset_folder(path):
         return Inputs(path, description=f"the images in {path}")
     if path.is_file():
@@ -98,6 +102,19 @@ def _npz(path: Path, split: str) -> Inputs:
         raise AekitError(f"{path} holds the splits {', '.join(parts)}: use --split train or --split test")
     part = parts[split]
     return Inputs(part.images, part.labels, classes, f"the {split} split of {path}")
+
+
+def _labelled_folder(model: Model, path: Path, split: str) -> Inputs:
+    from aekit.data.folder import read_image_folder
+
+    parts, classes = read_image_folder(path, None, model.input_shape[0])
+    if "all" in parts:
+        part, what = parts["all"], f"the images in {path}"
+    elif split in parts:
+        part, what = parts[split], f"the images in {path / split}"
+    else:
+        raise AekitError(f"{path} holds train/ and test/ images: use --split train or --split test")
+    return Inputs(part.images, part.labels, classes, what)
 
 
 def _is_dataset_folder(path: Path) -> bool:

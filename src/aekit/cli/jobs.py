@@ -30,10 +30,10 @@ def _load(run: str, best: bool, device: str):
     return load(run, device=device, best=best)
 
 
-def _inputs(model, spec: str, split: str):
+def _inputs(model, spec: str, split: str, labelled: bool = False):
     from aekit.apps.sources import read_inputs
 
-    return read_inputs(model, spec, split)
+    return read_inputs(model, spec, split, labelled)
 
 
 def _positive(value: int, name: str) -> int:
@@ -207,7 +207,8 @@ def interpolate(run, a, b, steps, method, out, split, best, device):
 
 @cli.command("latent-map")
 @click.argument("run")
-@click.option("--data", help="Dataset name or path whose images to map. Default: the model's own data.")
+@click.option("--data", help="Dataset name, .npz, or a folder (class subfolders give the labels) whose images to "
+                             "map. Default: the model's own data.")
 @split_option
 @click.option("--method", default="pca", show_default=True, help="For codes of more than 2 numbers: pca or tsne.")
 @click.option("--seed", type=int, default=0, show_default=True, help="t-SNE's seed.")
@@ -226,7 +227,7 @@ def latent_map(run, data, split, method, seed, out, best, device):
         if model.data is None:
             raise AekitError("this model names no training data: give --data NAME")
         data = model.data.name
-    source = _inputs(model, data, split)
+    source = _inputs(model, data, split, labelled=True)
     result = latent_map_job(model, source.images, source.labels, source.classes, out, method, seed,
                             title=f"codes of {source.description}")
     how = {"codes": "the 2-d codes as they are", "pca": "the codes' 2 leading principal axes",
