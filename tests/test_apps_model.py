@@ -14,7 +14,7 @@ import aekit
 from aekit.apps import inputs as inputs_module
 from aekit.errors import AekitError
 from aekit.metrics import reconstruct as metrics_reconstruct
-from test_apps_support import held_out_images, trained_run
+from test_apps_support import held_out_images, trained, trained_run
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,10 @@ def test_load_finds_run_folder_best_and_model_file(model):
     state = model.autoencoder.state_dict()
     assert all(torch.equal(state[k], v) for k, v in by_file.autoencoder.state_dict().items())
     assert best.code_dim == 20
+    from_run = aekit.load(trained("fashion-ae"))   # the Run aekit.train returned
+    assert from_run.run_dir == run and from_run.data.name == model.data.name
+    digits = held_out_images()[0][:10]
+    assert np.array_equal(from_run.encode(digits), model.encode(digits))
 
 
 def test_outputs_come_back_in_the_type_layout_and_range_that_went_in(model, digits):

@@ -54,16 +54,21 @@ def digits_npz(n_train: int = N_TRAIN, n_test: int = N_TEST) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
 def trained_run(preset: str) -> Path:
     """The run folder of `preset` trained briefly on `digits_npz()` (seed 0, CPU)."""
+    return trained(preset).dir
+
+
+@functools.lru_cache(maxsize=None)
+def trained(preset: str):
+    """The `aekit.Run` that `aekit.train` returned for `trained_run(preset)`."""
     import aekit
 
     epochs, sets = RUNS[preset]
     n_train = 500 if preset.startswith("conv") else N_TRAIN   # conv steps cost ~10x an MLP's here
     out = _ROOT / preset
-    aekit.train(preset, data=str(digits_npz(n_train)), epochs=epochs, seed=0, device="cpu", out=out, sets=sets)
-    return out
+    return aekit.train(preset, data=str(digits_npz(n_train)), epochs=epochs, seed=0, device="cpu", out=out,
+                       sets=sets)
 
 
 def held_out_images(n_train: int = N_TRAIN) -> tuple[np.ndarray, np.ndarray]:

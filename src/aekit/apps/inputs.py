@@ -142,7 +142,7 @@ def read_images(images: Any, shape: Sequence[int]) -> Images:
         return _read_list(images, shape)
     tensor, form, names = _as_tensor(images, shape[0])
     layout = _layout(tuple(tensor.shape), shape)
-    if names is not None and len(names) > 1 or isinstance(images, (str, os.PathLike)) and Path(images).is_dir():
+    if isinstance(images, (str, os.PathLike)) and Path(images).is_dir():
         layout = "NHW" if tensor.dim() == 3 else "NHWC"   # a folder is a batch, even of one image
     pixels = _to_nchw(tensor, layout)
     _check(pixels, shape, layout, tuple(tensor.shape))
