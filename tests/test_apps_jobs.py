@@ -157,7 +157,8 @@ def test_manifold_grid_follows_the_stated_rules(vae, ae, aae, tmp_path):
     grid = manifold_job(aae, tmp_path / "aae.png", n=5)
     assert grid.plane == "code axes" and grid.images.shape == (25, 1, 28, 28)
     codes = aae.encode(aae.data.load().train.images)
-    assert np.isclose(grid.xs[0], np.percentile(codes[:, 0], 1)) and np.isclose(grid.ys[0], np.percentile(codes[:, 1], 99))
+    assert np.isclose(grid.xs[0], np.percentile(codes[:, 0], 1))      # left: the 1st percentile
+    assert np.isclose(grid.ys[0], np.percentile(codes[:, 1], 99))     # top: the 99th
     assert np.allclose(grid.images, aae.decode(grid.codes), atol=1e-6)
     fixed = manifold_job(aae, None, n=3, span=(-5, 5))
     assert np.allclose(fixed.codes[:3], [[-5, 5], [0, 5], [5, 5]])

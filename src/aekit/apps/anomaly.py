@@ -55,7 +55,8 @@ def auto_threshold(model: Model, reference: Any = None, quantile: float = AUTO_Q
     else:
         what = "the given reference images"
     scores = model.anomaly_score(model.images(reference).as_form("numpy"))
-    return float(np.quantile(scores, quantile)), f"the {quantile:g} quantile of the scores of {len(scores)} images, {what}"
+    how = f"the {quantile:g} quantile of the scores of {len(scores)} images, {what}"
+    return float(np.quantile(scores, quantile)), how
 
 
 def anomaly_job(model: Model, images: Any, out: str | Path | None = None, threshold: str | float = "auto",
