@@ -212,3 +212,20 @@ def test_a_call_on_60000_images_holds_one_batch_of_floats_not_all_of_them(model)
     # batch's temporaries (1000 images: float32 and float64 copies for the error).
     assert grown < outputs + 64 * 2**20, (grown / 2**20, outputs / 2**20)
     assert recon.dtype == torch.uint8 and recon.shape == images.shape
+
+
+def test_an_rgb_model_reads_channels_first_or_last_and_converts_grey_files(tmp_path):
+    model = aekit.load(trained_run("fashion-ae-rgb"))
+    assert model.input_shape == (3, 28, 28)
+    digits = held_out_images()[0][:8]
+    nchw = np.repeat(digits[:, None], 3, 1)                       # uint8 [8, 3, 28, 28]
+    reference = model.reconstruct(nchw)
+    assert reference.shape == (8, 3, 28, 28) and reference.dtype == np.uint8
+    nhwc = model.reconstruct(np.ascontiguousarray(nchw.transpose(0, 2, 3, 1)))
+    assert nhwc.shape == (8, 28, 28, 3) and np.array_equal(nhwc, reference.transpose(0, 2, 3, 1))
+    assert np.array_equal(model.reconstruct(nchw[2]), reference[2])                          # [C, H, W]
+    assert np.array_equal(model.reconstruct(nchw[2].transpose(1, 2, 0)), reference[2].transpose(1, 2, 0))
+    Image.fromarray(digits[2]).save(tmp_path / "grey.png")        # a grey file: read as RGB [H, W, 3]
+    assert np.array_equal(model.reconstruct(tmp_path / "grey.png"), reference[2].transpose(1, 2, 0))
+    with pytest.raises(AekitError, match="reads 3-channel images, got 1 channels"):
+        model.reconstruct(digits)                                  # [N, H, W]: grey images

@@ -31,11 +31,13 @@ atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 # reconstruction nearer its own input than the others on average (SSE 32.6
 # against 72.2), 32% nearest of all 200; vae-kingma 10 epochs, 6 s: 30.4
 # against 71.2, 34%; the aae (2-d code) 10 epochs, 10 s: 51.0 against 53.3.
-RUNS = {
-    "fashion-ae": (8, ["train.batch_size=32"]),
-    "vae-kingma": (10, []),
-    "aae": (10, []),
-    "conv-ae-10": (2, []),
+RUNS = {   # name: (preset, epochs, --set overrides)
+    "fashion-ae": ("fashion-ae", 8, ["train.batch_size=32"]),
+    "vae-kingma": ("vae-kingma", 10, []),
+    "aae": ("aae", 10, []),
+    "conv-ae-10": ("conv-ae-10", 2, []),
+    # the digits as RGB (grey repeated in 3 channels): a 3-channel model for the layout rules
+    "fashion-ae-rgb": ("fashion-ae", 2, ["train.batch_size=64", "data.channels=3"]),
 }
 
 
@@ -54,19 +56,19 @@ def digits_npz(n_train: int = N_TRAIN, n_test: int = N_TEST) -> Path:
     return path
 
 
-def trained_run(preset: str) -> Path:
-    """The run folder of `preset` trained briefly on `digits_npz()` (seed 0, CPU)."""
-    return trained(preset).dir
+def trained_run(name: str) -> Path:
+    """The run folder of RUNS[name] trained briefly on `digits_npz()` (seed 0, CPU)."""
+    return trained(name).dir
 
 
 @functools.lru_cache(maxsize=None)
-def trained(preset: str):
-    """The `aekit.Run` that `aekit.train` returned for `trained_run(preset)`."""
+def trained(name: str):
+    """The `aekit.Run` that `aekit.train` returned for `trained_run(name)`."""
     import aekit
 
-    epochs, sets = RUNS[preset]
+    preset, epochs, sets = RUNS[name]
     n_train = 500 if preset.startswith("conv") else N_TRAIN   # conv steps cost ~10x an MLP's here
-    out = _ROOT / preset
+    out = _ROOT / name
     return aekit.train(preset, data=str(digits_npz(n_train)), epochs=epochs, seed=0, device="cpu", out=out,
                        sets=sets)
 
