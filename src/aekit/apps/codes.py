@@ -47,24 +47,25 @@ class FittedGaussian:
         return (self.mean + eps @ chol.T).to(torch.float32)
 
 
-def model_prior(model: Autoencoder) -> tuple[Prior | None, str]:
-    """(the prior to draw codes from, or None for a plain AE, and a sentence saying which)."""
-    for reg in model.regularisers:
-        if isinstance(reg, Adversarial):
-            return reg.prior, f"the adversarial prior ({type(reg.prior).__name__}) the codes were matched to"
-    if model.bottleneck.stochastic and any(isinstance(reg, KL) for reg in model.regularisers):
-        return None, "N(0, I), the VAE's prior"
-    return None, "a Gaussian fitted to the training images' codes (a plain autoencoder has no prior)"
-
-
 def kind(model: Autoencoder) -> str:
-    """"aae", "vae" or "ae": which of the three sampling rules applies."""
-    for reg in model.regularisers:
-        if isinstance(reg, Adversarial):
-            return "aae"
+    """"aae", "vae" or "ae": which of the three rules above applies."""
+    if any(isinstance(reg, Adversarial) for reg in model.regularisers):
+        return "aae"
     if model.bottleneck.stochastic and any(isinstance(reg, KL) for reg in model.regularisers):
         return "vae"
     return "ae"
+
+
+def model_prior(model: Autoencoder) -> tuple[Prior | None, str]:
+    """(the AAE's prior part, or None: N(0, I) for a VAE, a fitted Gaussian for
+    an AE; and a sentence saying which)."""
+    which = kind(model)
+    if which == "aae":
+        prior = next(reg.prior for reg in model.regularisers if isinstance(reg, Adversarial))
+        return prior, f"the adversarial prior ({type(prior).__name__}) the codes were matched to"
+    if which == "vae":
+        return None, "N(0, I), the VAE's prior"
+    return None, "a Gaussian fitted to the training images' codes (a plain autoencoder has no prior)"
 
 
 def path(a: torch.Tensor, b: torch.Tensor, steps: int, method: str) -> torch.Tensor:

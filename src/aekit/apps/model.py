@@ -164,8 +164,8 @@ class Model:
     def sample_codes(self, n: int, seed: int | None = None) -> torch.Tensor:
         prior, _ = code_space.model_prior(self.autoencoder)
         gaussian = self.code_gaussian() if self.kind == "ae" else None
-        with fixed_rng(seed, "cpu") if seed is not None else contextlib.nullcontext():
-            if prior is not None:
+        with fixed_rng(seed, self.device) if seed is not None else contextlib.nullcontext():
+            if prior is not None:   # drawn on the model's device
                 return prior.sample(n).to("cpu", torch.float32)
             if gaussian is None:
                 return torch.randn(n, self.code_dim)
