@@ -229,3 +229,21 @@ def test_an_rgb_model_reads_channels_first_or_last_and_converts_grey_files(tmp_p
     assert np.array_equal(model.reconstruct(tmp_path / "grey.png"), reference[2].transpose(1, 2, 0))
     with pytest.raises(AekitError, match="reads 3-channel images, got 1 channels"):
         model.reconstruct(digits)                                  # [N, H, W]: grey images
+
+
+def test_a_model_file_away_from_its_run_finds_its_data_by_name_or_says_it_cannot(tmp_path):
+    import json
+    import shutil
+
+    run = trained_run("fashion-ae")
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(run / f"model{suffix}", tmp_path / f"moved{suffix}")
+    moved = aekit.load(tmp_path / "moved.json")
+    assert moved.run_dir is None and moved.data.name == aekit.load(run).data.name and not moved.data.exact
+    assert "defaults" in moved.data.describe()
+    assert moved.sample(4, seed=0).shape == (4, 1, 28, 28)          # fitted on the named data's default split
+    meta = json.loads((tmp_path / "moved.json").read_text())
+    del meta["data"]
+    (tmp_path / "moved.json").write_text(json.dumps(meta))
+    with pytest.raises(AekitError, match="names no training data"):
+        aekit.load(tmp_path / "moved.safetensors").sample(4)
