@@ -153,6 +153,16 @@ def test_latent_map_tsne_keeps_neighbours_of_a_label_together(ae, test_split, tm
     assert same > 0.3, same   # measured 0.62; chance is ~0.1
 
 
+def test_umap_without_umap_learn_says_how_to_get_it(ae, test_split):
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        with pytest.raises(aekit.AekitError, match="pip install umap-learn"):
+            latent_map_job(ae, test_split[0][:50], method="umap")
+    else:   # installed: it draws the codes
+        assert latent_map_job(ae, test_split[0][:50], method="umap").coords.shape == (50, 2)
+
+
 def test_manifold_grid_follows_the_stated_rules(vae, ae, aae, tmp_path):
     grid = manifold_job(aae, tmp_path / "aae.png", n=5)
     assert grid.plane == "code axes" and grid.images.shape == (25, 1, 28, 28)

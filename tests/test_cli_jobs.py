@@ -196,7 +196,7 @@ def _bad_inputs(tmp_path, ae):
         (["interpolate", ae, "dataset:0", "dataset:1", "--method", "cubic", "-o", out / "i.png"], "linear or slerp"),
         (["interpolate", ae, "dataset:0", "dataset:99999", "-o", out / "i.png"], "outside the"),
         (["interpolate", ae, "nothing.png", "dataset:1", "-o", out / "i.png"], "give an image file, or NAME:INDEX"),
-        (["latent-map", ae, "--method", "umap", "-o", out / "m.png"], "use one of pca, tsne"),
+        (["latent-map", ae, "--method", "isomap", "-o", out / "m.png"], "use one of pca, tsne, umap"),
         (["manifold", ae, "-n", "1", "-o", out / "m.png"], "at least 2"),
         (["anomaly", ae, "digits-sample", "--threshold", "high", "-o", out / "a.csv"], "give auto or a number"),
         (["info", tmp_path], "holds no model.safetensors"),

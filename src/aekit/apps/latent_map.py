@@ -5,6 +5,8 @@
   tsne  scikit-learn's t-SNE (PCA initialisation, perplexity 30, `seed`), on
         at most TSNE_MAX_POINTS images evenly spaced through the inputs: its
         cost grows faster than the number of points
+  umap  umap-learn's UMAP (15 neighbours, `seed`), on as many images, when
+        that package is installed (it is not a dependency of aekit)
 Writes the picture and, beside it, a CSV (same name, .csv) of the points
 drawn: index, label, x, y.
 """
@@ -24,7 +26,7 @@ from aekit.apps.results import save_csv
 from aekit.errors import AekitError
 from aekit.metrics.pca import PCA
 
-METHODS = ("pca", "tsne")
+METHODS = ("pca", "tsne", "umap")
 TSNE_MAX_POINTS = 3000
 
 
@@ -49,11 +51,19 @@ def project(codes: np.ndarray, method: str, seed: int = 0) -> tuple[np.ndarray, 
         raise AekitError("a latent map needs codes of at least 2 dimensions; this model's code has 1")
     if method == "pca":
         return PCA(2).fit(torch.from_numpy(codes)).transform(torch.from_numpy(codes)).numpy(), everything, "pca"
-    from sklearn.manifold import TSNE
-
     chosen = spread(len(codes), TSNE_MAX_POINTS).numpy()
     if len(chosen) < 5:
-        raise AekitError(f"t-SNE needs at least 5 images, got {len(chosen)}: use --method pca")
+        raise AekitError(f"{method} needs at least 5 images, got {len(chosen)}: use --method pca")
+    if method == "umap":
+        try:
+            import umap
+        except ImportError:
+            raise AekitError("--method umap needs the umap-learn package (pip install umap-learn); "
+                             "or use --method tsne or pca") from None
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(chosen) - 1), random_state=seed)
+        return reducer.fit_transform(codes[chosen].astype(np.float64)), chosen, "umap"
+    from sklearn.manifold import TSNE
+
     perplexity = min(30.0, (len(chosen) - 1) / 3)
     tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed)
     return tsne.fit_transform(codes[chosen].astype(np.float64)), chosen, "tsne"
@@ -71,7 +81,7 @@ def latent_map_job(model: Model, images: Any, labels: Sequence[int] | None = Non
     if out is not None:
         out = Path(out)
         axes = {"codes": ("z[0]", "z[1]"), "pca": ("PC 1 of the codes", "PC 2 of the codes"),
-                "tsne": ("t-SNE 1", "t-SNE 2")}[used]
+                "tsne": ("t-SNE 1", "t-SNE 2"), "umap": ("UMAP 1", "UMAP 2")}[used]
         title = title or f"{len(indices)} codes ({model.code_dim}-d{'' if used == 'codes' else ', ' + used})"
         save_scatter(coords, chosen, list(classes) if classes is not None else None, out, title, axes)
         save_csv(out.with_suffix(".csv"), ["index", "label", "x", "y"],

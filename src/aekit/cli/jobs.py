@@ -210,13 +210,14 @@ def interpolate(run, a, b, steps, method, out, split, best, device):
 @click.option("--data", help="Dataset name, .npz, or a folder (class subfolders give the labels) whose images to "
                              "map. Default: the model's own data.")
 @split_option
-@click.option("--method", default="pca", show_default=True, help="For codes of more than 2 numbers: pca or tsne.")
+@click.option("--method", default="pca", show_default=True,
+              help="For codes of more than 2 numbers: pca, tsne, or umap (if umap-learn is installed).")
 @click.option("--seed", type=int, default=0, show_default=True, help="t-SNE's seed.")
 @click.option("--out", "-o", required=True, help="The map's .png file (its points go to the .csv beside it).")
 @best_option
 @device_option
 def latent_map(run, data, split, method, seed, out, best, device):
-    """Plot images' codes coloured by label: 2-d codes as they are, larger ones by PCA or t-SNE."""
+    """Plot images' codes coloured by label: 2-d codes as they are, larger ones by PCA, t-SNE or UMAP."""
     from aekit.apps.latent_map import METHODS, latent_map_job
 
     out = _file(out, (".png",))
@@ -231,7 +232,7 @@ def latent_map(run, data, split, method, seed, out, best, device):
     result = latent_map_job(model, source.images, source.labels, source.classes, out, method, seed,
                             title=f"codes of {source.description}")
     how = {"codes": "the 2-d codes as they are", "pca": "the codes' 2 leading principal axes",
-           "tsne": "t-SNE of the codes"}[result.method]
+           "tsne": "t-SNE of the codes", "umap": "UMAP of the codes"}[result.method]
     click.echo(f"{len(result.indices)} images of {source.description}: {how}")
     _wrote([out, out.with_suffix(".csv")])
 
