@@ -24,6 +24,7 @@ _EXPORTS = {
     "load_dataset": "aekit.data", "list_datasets": "aekit.data",
     "AekitError": "aekit.errors",
     "load_model": "aekit.io", "save_model": "aekit.io",
+    "load": "aekit.apps.model",
     "Autoencoder": "aekit.models", "ModelConfig": "aekit.models",
     "list_presets": "aekit.models.presets",
     "tune_cpu": "aekit.cpu",

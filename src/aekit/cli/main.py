@@ -235,3 +235,7 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+# The jobs on a trained model (reconstruct, encode, ...) register themselves on `cli`.
+from aekit.cli import jobs  # noqa: E402,F401

@@ -1,0 +1,76 @@
+"""The anomaly job: a score per image and a flag where it passes a threshold.
+
+The score is the reconstruction error Σ over pixels of (x - x̂)² on [0, 1]
+pixels (`Model.anomaly_score`): images unlike the training data reconstruct
+worse. The threshold is a number, or "auto": the AUTO_QUANTILE (0.99)
+quantile of the scores of the model's own training images (all of the run's
+training split), so that about 1% of images like the training data are
+flagged. A score strictly above the threshold is flagged.
+
+Writes `out` (a CSV): index, name, score, threshold, anomalous (0 or 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aekit.apps.model import Model
+from aekit.apps.results import names_or_indices, save_csv
+from aekit.apps.training_data import require
+from aekit.errors import AekitError
+
+AUTO_QUANTILE = 0.99
+
+
+@dataclass(frozen=True)
+class Anomalies:
+    scores: np.ndarray        # float64 [N]
+    threshold: float
+    flagged: np.ndarray       # bool [N]
+    threshold_source: str     # how the threshold was chosen
+    file: Path | None
+
+
+def parse_threshold(value: str | float) -> str | float:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AekitError(f"threshold {value!r}: give auto or a number (a squared error per image)") from None
+    if not np.isfinite(number) or number < 0:
+        raise AekitError(f"threshold {value!r}: give auto or a non-negative finite number")
+    return number
+
+
+def auto_threshold(model: Model, reference: Any = None, quantile: float = AUTO_QUANTILE) -> tuple[float, str]:
+    """The `quantile` of the scores of `reference` images (default: the training split)."""
+    if reference is None:
+        source = require(model.data, "--threshold auto")
+        reference, what = source.load().train.images, f"the training split of {source.describe()}"
+    else:
+        what = "the given reference images"
+    scores = model.anomaly_score(model.images(reference).as_form("numpy"))
+    how = f"the {quantile:g} quantile of the scores of {len(scores)} images, {what}"
+    return float(np.quantile(scores, quantile)), how
+
+
+def anomaly_job(model: Model, images: Any, out: str | Path | None = None, threshold: str | float = "auto",
+                reference: Any = None) -> Anomalies:
+    threshold = parse_threshold(threshold)
+    batch = model.images(images)
+    if threshold == "auto":
+        value, source = auto_threshold(model, reference)
+    else:
+        value, source = float(threshold), "given"
+    scores = model.anomaly_score(batch.as_form("numpy"))
+    flagged = scores > value
+    if out is not None:
+        names = names_or_indices(batch.names, len(batch))
+        save_csv(out, ["index", "name", "score", "threshold", "anomalous"],
+                 ((i, names[i], f"{s:.6f}", f"{value:.6f}", int(f)) for i, (s, f) in enumerate(zip(scores, flagged))))
+    return Anomalies(scores, value, flagged, source, Path(out) if out is not None else None)

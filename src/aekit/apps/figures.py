@@ -1,0 +1,81 @@
+"""The jobs' pictures: labelled rows of images and scatter plots, as PNG
+files written atomically (matplotlib on a bare Agg canvas: no pyplot, no
+display, no global figure registry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from aekit.fs import atomic_write_with
+from aekit.io.images import make_grid
+
+ROW_INCHES = 1.0
+LABEL_INCHES = 1.3   # room for the longest row label, "Reconstruction"
+
+
+def spread(n_total: int, count: int) -> torch.Tensor:
+    """`count` indices evenly spaced through `n_total` images: a split may be
+    sorted by label (digits-sample's is), and its first images all one digit."""
+    if n_total <= count:
+        return torch.arange(n_total)
+    return torch.linspace(0, n_total - 1, count).round().long()
+
+
+def save_rows(rows: list[tuple[str, torch.Tensor]], path: str | Path) -> None:
+    """One row per (label, images [n, C, H, W] in [0, 1]), the label at its left."""
+    n = max(len(images) for _, images in rows)
+    width = LABEL_INCHES + 0.8 * n
+    fig = Figure(figsize=(width, ROW_INCHES * len(rows)), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=LABEL_INCHES / width, right=0.99, top=0.98, bottom=0.02, hspace=0.08)
+    for i, (label, images) in enumerate(rows):
+        ax = fig.add_subplot(len(rows), 1, i + 1)
+        strip = make_grid(images, ncols=n, pad=1, scale=1)
+        ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    save_figure(fig, path)
+
+
+def error_images(original: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
+    """|x - x̂| per pixel, averaged over channels: [n, 1, H, W] in [0, 1] (white: no error)."""
+    return 1.0 - (original - recon).abs().mean(1, keepdim=True)
+
+
+def save_scatter(coords: np.ndarray, labels: np.ndarray | None, classes: list[str] | None, path: str | Path,
+                 title: str, axis_names: tuple[str, str]) -> None:
+    """Points coloured by label, with a legend naming the classes."""
+    fig = Figure(figsize=(7, 6), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.1, right=0.78, top=0.93, bottom=0.09)
+    ax = fig.add_subplot()
+    if labels is None:
+        ax.scatter(coords[:, 0], coords[:, 1], s=3, alpha=0.6, color="tab:blue")
+    else:
+        colours = _colours(int(labels.max()) + 1 if len(labels) else 1)
+        for k in np.unique(labels):
+            mask = labels == k
+            name = classes[k] if classes is not None and k < len(classes) else str(k)
+            ax.scatter(coords[mask, 0], coords[mask, 1], s=3, alpha=0.6, color=colours[k], label=name)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4, frameon=False, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    save_figure(fig, path)
+
+
+def _colours(k: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if k <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(k)]
+
+
+def save_figure(fig: Figure, path: str | Path) -> None:
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png"))

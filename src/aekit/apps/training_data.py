@@ -1,0 +1,57 @@
+"""The data a model was trained on, found again from its files.
+
+A run folder's config.yaml names the dataset and the split it used (its
+validation fraction and seed), so the same training images come back. A model
+file pair outside a run folder keeps only the dataset's name (model.json's
+"data"); its training split is then carved with the defaults (10% validation,
+seed 0), which may differ from the one it was trained on, and `describe`
+says so. Jobs that need training images (a plain AE's sampling Gaussian,
+the anomaly threshold) read them through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aekit.errors import AekitError
+
+
+@dataclass(frozen=True)
+class DataSource:
+    name: str
+    val_fraction: float = 0.1
+    seed: int = 0
+    image_size: list[int] | int | None = None
+    channels: int | None = None
+    exact: bool = True        # False: the split is carved with defaults, not the run's own
+
+    def load(self):
+        from aekit.data import load_dataset
+
+        return load_dataset(self.name, val_fraction=self.val_fraction, seed=self.seed,
+                            image_size=self.image_size, channels=self.channels)
+
+    def describe(self) -> str:
+        split = f"val_fraction {self.val_fraction}, seed {self.seed}"
+        return f"{self.name} ({split}{'' if self.exact else ', defaults: the run folder is not beside the model'})"
+
+
+def data_source(run_dir: Path | None, meta: dict) -> DataSource | None:
+    """The training data of a run folder or model description, or None if neither names any."""
+    if run_dir is not None and (run_dir / "config.yaml").exists():
+        from aekit.training.config import resolve_config
+
+        cfg = resolve_config(config_file=run_dir / "config.yaml")
+        if cfg.data.name is not None:
+            return DataSource(cfg.data.name, cfg.data.val_fraction, cfg.train.seed, cfg.data.image_size,
+                              cfg.data.channels)
+    name = (meta.get("data") or {}).get("name")
+    return DataSource(name, exact=False) if name else None
+
+
+def require(source: DataSource | None, job: str) -> DataSource:
+    if source is None:
+        raise AekitError(f"{job} needs the model's training images, and this model names no training data: "
+                         f"use a run folder written by `aekit train` (or pass the images yourself)")
+    return source
