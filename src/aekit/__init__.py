@@ -2,7 +2,7 @@
 
     import aekit
     run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
-    model = aekit.load_model(run.dir)
+    model = aekit.load(run.dir)          # numpy in, numpy out: encode, decode, reconstruct, sample, ...
     figures = aekit.evaluate(run.dir)   # also written to run.dir/evaluation.json
     aekit.sweep("dense-ae-32", sets=["model.bottleneck.dim=2,5,10"], epochs=3)
 

@@ -210,8 +210,9 @@ def datasets():
         click.echo(f"{name:<{width}}  {description}")
 
 
-# Commands defined in their own modules register themselves on `cli` when imported.
-from aekit.cli import export as _export  # noqa: E402,F401  (aekit export)
+# Commands kept in modules of their own register themselves on `cli`: the
+# jobs on a trained model (reconstruct, encode, ...) and `aekit export`.
+from aekit.cli import export, jobs  # noqa: E402,F401
 
 
 def main(argv=None):
@@ -235,7 +236,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-
-
-# The jobs on a trained model (reconstruct, encode, ...) register themselves on `cli`.
-from aekit.cli import jobs  # noqa: E402,F401
