@@ -221,6 +221,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=5, help="epochs per run (>= 3; steady epochs are 2..N)")
     ap.add_argument("--only", nargs="*", help="preset names to run (default: all)")
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child runs")
+    ap.add_argument("--no-variants", action="store_true",
+                    help="only the two loops and aekit's defaults (no +compile, +bf16): the like-for-like check")
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda: where both loops train")
     ap.add_argument("--rss-child", nargs=4, metavar=("PRESET", "BATCH", "DATA", "DEVICE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -244,7 +246,8 @@ def main():
             if args.quick:
                 data = subset(data, 12_000, folder)
             flops = train_flops_per_image(preset, data)
-            results.append((preset, batch, data, flops, measure(preset, batch, data, epochs, speed, rounds)))
+            results.append((preset, batch, data, flops,
+                            measure(preset, batch, data, epochs, speed and not args.no_variants, rounds)))
         # The yardstick: the best fp32 matmul any kernel reached in this run.
         peaks = [(v, name) for *_, r in results for name, values in r["peaks"].items()
                  if name.startswith("fp32") for v in values]
