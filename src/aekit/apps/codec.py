@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,3 +187,49 @@ def measure(model: Model, pixels: np.ndarray, data: bytes, decoded: np.ndarray) 
     recon = np.rint(np.clip(model.reconstruct(pixels.astype(np.float32) / 255.0), 0, 1) * 255).astype(np.uint8)
     return Rate(len(pixels), len(data), png_bytes(pixels), int(np.prod(pixels.shape[1:])) * len(pixels),
                 psnr_uint8(pixels, decoded), psnr_uint8(pixels, recon))
+
+
+# -- the jobs: files in and out -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Compressed:
+    path: Path
+    rate: Rate
+
+
+def compress_job(model: Model, images: Any, out: str | Path, bits: int = 8) -> Compressed:
+    """Compress `images` into the .aek file `out` (atomically) and measure the round trip."""
+    from aekit.fs import atomic_write_bytes
+
+    out = Path(out)
+    if out.suffix != ".aek" or out.is_dir():
+        raise AekitError(f"compress writes an .aek file; got -o {out}: name it e.g. images.aek")
+    model = _as_model(model)
+    pixels = pixels_uint8(model, images)
+    data = compress(model, pixels, bits)
+    decoded = decompress(model, data)
+    rate = measure(model, pixels, data, decoded)
+    atomic_write_bytes(out, data)
+    return Compressed(out, rate)
+
+
+@dataclass(frozen=True)
+class Decompressed:
+    images: np.ndarray          # uint8 [N, C, H, W]
+    files: dict[str, Path]
+
+
+def decompress_job(model: Model, file: str | Path, out: str | Path, n_grid: int = 100) -> Decompressed:
+    """The images of the .aek `file` → the folder `out`: images.npy (uint8 [N, C, H, W]) and
+    grid.png (the first `n_grid`, 10 a row)."""
+    from aekit.apps.results import save_npy
+    from aekit.io.images import make_grid, save_png
+
+    file = Path(file)
+    if not file.is_file():
+        raise AekitError(f".aek file {file} not found: give a file that `aekit compress` wrote")
+    images = decompress(model, file.read_bytes(), str(file))
+    out = Path(out)
+    files = {"images": out / "images.npy", "grid": out / "grid.png"}
+    save_npy(files["images"], images)
+    save_png(files["grid"], make_grid(torch.from_numpy(images[:n_grid]).float() / 255.0, 10))
+    return Decompressed(images, files)
