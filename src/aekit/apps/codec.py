@@ -177,6 +177,8 @@ def psnr_uint8(original: np.ndarray, decoded: np.ndarray) -> float:
     """Mean per-image PSNR in dB of uint8 images on [0, 1] pixels (aekit.metrics.psnr)."""
     from aekit.metrics.psnr import psnr
 
+    if original.shape != decoded.shape:
+        raise ValueError(f"PSNR of images {list(original.shape)} against {list(decoded.shape)}: shapes differ")
     to_unit = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(torch.float64) / 255.0  # noqa: E731
     return psnr(to_unit(original), to_unit(decoded))
 
