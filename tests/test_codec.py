@@ -178,3 +178,13 @@ def test_the_commands_compress_and_decompress(ae, tmp_path):
     assert result.exit_code == 2 and ".aek" in result.stderr and not (tmp_path / "d.png").exists()
     meta = json.loads((run / "model.json").read_text())
     assert (tmp_path / "d.aek").read_bytes()[14:46].hex() == meta["weights_sha256"]
+
+
+def test_a_payload_altered_behind_a_recomputed_checksum_is_still_refused(ae, digits):
+    """The CRC can be forged; the payload's own framing must still hold."""
+    data = compress(ae, digits[:50], bits=8)
+    start = len(data) - 4 - len(unpack(data).payload)
+    for altered in (data[:start] + bytes(len(data) - 4 - start),                        # all zero words
+                    data[:start + 3] + bytes([data[start + 3] ^ 0xFF]) + data[start + 4:-4]):  # one byte
+        body = altered[:len(data) - 4]
+        _one_line_error(lambda: decompress(ae, body + struct.pack("<I", zlib.crc32(body))), "payload")

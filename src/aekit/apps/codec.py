@@ -91,15 +91,23 @@ def dequantise(symbols: np.ndarray, lo: np.ndarray, step: np.ndarray) -> np.ndar
     return (lo + symbols.astype(np.float32) * step).astype(np.float32)
 
 
-def _categorical(row: np.ndarray):
-    import constriction
+def _constriction():
+    """The entropy coder's library, imported when first needed (importing aekit loads nothing)."""
+    try:
+        import constriction
+    except ImportError:
+        raise AekitError("the .aek codec needs the constriction library: pip install constriction") from None
+    return constriction
 
+
+def _categorical(row: np.ndarray):
+    constriction = _constriction()
     # perfect=False: the fast, documented construction; encoder and decoder both use it.
     return constriction.stream.model.Categorical(row.astype(np.float64), perfect=False)
 
 
 def _entropy_code(symbols: np.ndarray, counts: np.ndarray) -> bytes:
-    import constriction
+    constriction = _constriction()
 
     coder = constriction.stream.stack.AnsCoder()
     # ANS is a stack: the last dimension goes in first so that dimension 0 comes out first.
@@ -109,20 +117,20 @@ def _entropy_code(symbols: np.ndarray, counts: np.ndarray) -> bytes:
 
 
 def _entropy_decode(box: Container, source: str) -> np.ndarray:
-    import constriction
-
+    constriction = _constriction()
     words = np.frombuffer(box.payload, "<u4").astype(np.uint32)
-    coder = constriction.stream.stack.AnsCoder(words)
     symbols = np.empty((box.count, box.code_dim), dtype=np.int32)
     try:
+        coder = constriction.stream.stack.AnsCoder(words)
         for d in range(box.code_dim):
             symbols[:, d] = coder.decode(_categorical(box.counts[d]), box.count)
+        whole = coder.is_empty()
     except (ValueError, RuntimeError, AssertionError) as err:
         raise AekitError(f"{source} is not a valid .aek file (its payload does not decode: {err}): "
                          f"compress the images again") from None
-    if not coder.is_empty():
-        raise AekitError(f"{source} is not a valid .aek file (its payload holds more than its {box.count} "
-                         f"images): compress the images again")
+    if not whole:
+        raise AekitError(f"{source} is not a valid .aek file (its payload does not decode to exactly its "
+                         f"{box.count} images): compress the images again")
     return symbols
 
 
