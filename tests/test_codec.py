@@ -188,3 +188,13 @@ def test_a_payload_altered_behind_a_recomputed_checksum_is_still_refused(ae, dig
                     data[:start + 3] + bytes([data[start + 3] ^ 0xFF]) + data[start + 4:-4]):  # one byte
         body = altered[:len(data) - 4]
         _one_line_error(lambda: decompress(ae, body + struct.pack("<I", zlib.crc32(body))), "payload")
+
+
+def test_one_image_is_its_own_range_and_comes_back_as_the_model_reconstructs_it(ae, digits):
+    """One image: every dimension is constant (step 0), so its code is stored exactly."""
+    data = compress(ae, digits[3], bits=4)
+    box = unpack(data)
+    assert box.count == 1 and (box.step == 0).all()
+    np.testing.assert_array_equal(box.lo, ae.encode(digits[3]))   # one image in, one code [D] out
+    pixels = pixels_uint8(ae, digits[3:4])
+    assert psnr_uint8(_recon(ae, pixels), decompress(ae, data)) >= 60.0   # at most a rounding step apart

@@ -36,11 +36,12 @@ from aekit.io.weights_hash import model_hash
 def compress(model: Model, images: Any, bits: int = 8) -> bytes:
     """The .aek bytes of `images` (anything `Model` reads) at `bits` per code dimension."""
     model = _as_model(model)
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_BITS:
+    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or not 1 <= bits <= MAX_BITS:
         raise AekitError(f"bits must be a whole number from 1 to {MAX_BITS}, got {bits!r}")
+    bits = int(bits)
     batch = model.images(images)
-    if len(batch) == 0:
-        raise AekitError("compress got no images: give at least one")
+    if not 0 < len(batch) < 2 ** 32:
+        raise AekitError(f"compress takes 1 to {2 ** 32 - 1:,} images in one file, got {len(batch):,}")
     codes = np.asarray(model.encode(batch.as_form("numpy")), dtype=np.float32)
     if not np.isfinite(codes).all():
         raise AekitError("the model's codes for these images are not finite (NaN or Inf): its weights are "
@@ -67,8 +68,11 @@ def decompress(model: Model, data: bytes, source: str = "the .aek data") -> np.n
                          f"makes {list(model.input_shape)} images from {model.code_dim}-d codes")
     symbols = _entropy_decode(box, source)
     codes = dequantise(symbols, box.lo, box.step)
-    images = model.decode(codes)
-    return np.rint(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+    out = np.empty((box.count, *box.shape), dtype=np.uint8)
+    for start in range(0, box.count, model.batch_size):   # floats for one batch at a time
+        images = model.decode(codes[start:start + model.batch_size])
+        out[start:start + len(images)] = np.rint(np.clip(images, 0.0, 1.0) * 255.0)
+    return out
 
 
 def fit_quantiser(codes: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:

@@ -50,9 +50,14 @@ def compress(run, inputs, out, bits, split, best, device):
 @device_option
 def decompress(file, run, out, best, device):
     """Decompress an .aek file with the model that compressed it (RUN) into images."""
+    from pathlib import Path
+
     from aekit.apps.codec import decompress_job
+    from aekit.errors import AekitError
 
     out = _folder(out)
+    if not Path(file).is_file():   # before the model loads
+        raise AekitError(f".aek file {file} not found: give a file that `aekit compress` wrote")
     model = _load(run, best, device)
     result = decompress_job(model, file, out)
     click.echo(f"{len(result.images)} images decompressed from {file}")
