@@ -17,7 +17,8 @@ reconstructions (higher is better, as scikit-learn expects of a score).
 X is a batch of images: [N, D] flat rows (their `image_shape` [C, H, W]
 given, or by default a square grey image when D is a square, else one row of
 D pixels), [N, H, W] or [N, C, H, W]; pixels uint8 0..255 or floats in
-[0, 1]. A problem with X raises ValueError (scikit-learn's convention, and
+[0, 1], or numbers in a stated `input_range` (images normalised to [-1, 1],
+floats 0..255), mapped linearly onto [0, 1]. A problem with X raises ValueError (scikit-learn's convention, and
 what its model-selection tools catch); an unfitted estimator raises
 NotFittedError. This module imports scikit-learn: `import aekit` does not.
 """
@@ -38,7 +39,7 @@ from aekit.data.types import Split
 from aekit.errors import AekitError
 from aekit.training.callbacks import Callback
 
-_RANGE_FIX = "give pixels as uint8 0..255 or floats in [0, 1] (e.g. X / 255)"
+_RANGE_FIX = "give pixels as uint8 0..255 or floats in [0, 1], or state their range with input_range=(low, high)"
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
@@ -56,6 +57,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     device: "cpu", "cuda", ... (where the model trains and runs).
     image_shape: [C, H, W] of a flat row of X; None: a square grey image
         when the row length is a square, else [1, 1, D].
+    input_range: (low, high), the range of X's values, mapped linearly onto
+        the model's [0, 1] (and back by inverse_transform); None: uint8
+        0..255 or floats in [0, 1]. Values outside it are refused, not clipped.
     verbose: print one line per epoch.
 
     Fitted attributes: `model_` (an `aekit.apps.model.Model`; its network is
@@ -65,7 +69,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def __init__(self, preset: str = "fashion-ae", code_dim: int | None = None, epochs: int = 10,
                  batch_size: int | None = None, lr: float | None = None, seed: int = 0, sets: Sequence[str] = (),
-                 device: str = "cpu", image_shape: Sequence[int] | None = None, verbose: bool = False):
+                 device: str = "cpu", image_shape: Sequence[int] | None = None,
+                 input_range: tuple[float, float] | None = None, verbose: bool = False):
         # scikit-learn's rule: the constructor stores its arguments untouched; fit checks them.
         self.preset = preset
         self.code_dim = code_dim
@@ -76,6 +81,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.sets = sets
         self.device = device
         self.image_shape = image_shape
+        self.input_range = input_range
         self.verbose = verbose
 
     # -- scikit-learn's estimator protocol ------------------------------------------------
@@ -114,14 +120,17 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Images decoded from codes [N, code_dim], in the layout X had in `fit`
         ([N, D] rows, [N, H, W] or [N, C, H, W]): float32 in [0, 1], or uint8
-        when the training images were uint8."""
+        when the training images were uint8; in `input_range` when one was given."""
         check_is_fitted(self)
         codes = check_array(X, dtype=np.float32, input_name="codes")
         if codes.shape[1] != self.code_dim_:
             raise ValueError(f"{type(self).__name__}.inverse_transform: codes have {codes.shape[1]} numbers "
                              f"per row; this model's code has {self.code_dim_} (give transform's output)")
         images = np.asarray(self.model_.decode(codes))
-        if self.fitted_dtype_ == np.uint8:
+        if self.input_range is not None:
+            low, high = self.input_range_
+            images = (images * np.float32(high - low) + np.float32(low)).astype(np.float32)
+        elif self.fitted_dtype_ == np.uint8:
             images = np.rint(images * 255).astype(np.uint8)
         return images.reshape((len(images), *self.fitted_layout_))
 
@@ -134,9 +143,6 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Pixels are uint8 or floats in [0, 1]; scikit-learn then makes its
-        # check data non-negative (values above 1 still fail: see tests/test_sklearn_checks.py).
-        tags.input_tags.positive_only = True
         tags.input_tags.allow_nan = False
         # y is ignored: fit learns from the images alone.
         tags.target_tags.required = False
@@ -146,19 +152,30 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     # -- checking X -------------------------------------------------------------------------
     def _check_X(self, X: Any, reset: bool) -> np.ndarray:
-        """X as a numpy array of finite pixels: uint8 kept, anything else float32 in [0, 1]."""
+        """X as a numpy array of finite pixels: uint8 kept (without an input_range), anything else float32 in [0, 1]."""
         name = type(self).__name__
-        dtype = None if getattr(X, "dtype", None) == np.uint8 else np.float32
         if reset:
             self._check_params()
-        # validate_data records / checks n_features_in_ (for [N, H, W] too: the pixels per image).
-        X = validate_data(self, X, reset=reset, dtype=dtype, allow_nd=True, ensure_min_features=1,
-                          ensure_min_samples=1)
-        if X.ndim > 4:
-            raise ValueError(f"{name}: X has shape {list(X.shape)}; give images as [N, D] rows, [N, H, W] "
-                             f"or [N, C, H, W]")
-        if X.dtype != np.uint8 and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(f"{name}: X holds values from {X.min():g} to {X.max():g}, outside [0, 1]: {_RANGE_FIX}")
+            self.input_range_ = _check_range(self.input_range, name)
+        ranged = self.input_range_ is not None
+        dtype = None if getattr(X, "dtype", None) == np.uint8 and not ranged else np.float64 if ranged else np.float32
+        checks = dict(dtype=dtype, ensure_min_features=1, ensure_min_samples=1)
+        if np.ndim(X) <= 2:   # rows (a DataFrame's column names are recorded too)
+            X = validate_data(self, X, reset=reset, **checks)
+        else:
+            # Image batches: validate_data records / checks n_features_in_ as the
+            # pixels per image, on a flat view of the checked array.
+            X = check_array(X, allow_nd=True, **checks)
+            if X.ndim > 4:
+                raise ValueError(f"{name}: X has shape {list(X.shape)}; give images as [N, D] rows, [N, H, W] "
+                                 f"or [N, C, H, W]")
+            X = validate_data(self, X.reshape(len(X), -1), reset=reset, **checks).reshape(X.shape)
+        low, high = self.input_range_ or (0.0, 1.0)
+        if X.dtype != np.uint8 and X.size and (X.min() < low or X.max() > high):
+            raise ValueError(f"{name}: X holds values from {X.min():g} to {X.max():g}, outside [{low:g}, {high:g}]: "
+                             f"{_RANGE_FIX}")
+        if ranged:   # onto [0, 1] in float64, then float32 (clipped: rounding may step just outside)
+            X = np.clip((X - low) / (high - low), 0.0, 1.0).astype(np.float32)
         if reset:
             self.fitted_layout_ = tuple(int(s) for s in X.shape[1:])
             self.fitted_dtype_ = X.dtype
@@ -205,6 +222,18 @@ def _image_shape(row: Sequence[int], given: Sequence[int] | None, name: str) -> 
         raise ValueError(f"{name}: image_shape {list(shape)} holds {math.prod(shape)} pixels, but X's rows "
                          f"have {math.prod(row)}: give [C, H, W] with C*H*W = {math.prod(row)}")
     return shape
+
+
+def _check_range(given: Any, name: str) -> tuple[float, float] | None:
+    if given is None:
+        return None
+    try:
+        low, high = (float(v) for v in given)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{name}: input_range must be (low, high) with finite low < high, got {given!r}")
+    return low, high
 
 
 def _to_uint8(X: np.ndarray) -> torch.Tensor:
