@@ -160,7 +160,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         ranged = self.input_range_ is not None
         dtype = None if getattr(X, "dtype", None) == np.uint8 and not ranged else np.float64 if ranged else np.float32
         checks = dict(dtype=dtype, ensure_min_features=1, ensure_min_samples=1)
-        if np.ndim(X) <= 2:   # rows (a DataFrame's column names are recorded too)
+        if _ndim(X) <= 2:   # rows (a DataFrame's column names are recorded too)
             X = validate_data(self, X, reset=reset, **checks)
         else:
             # Image batches: validate_data records / checks n_features_in_ as the
@@ -222,6 +222,12 @@ def _image_shape(row: Sequence[int], given: Sequence[int] | None, name: str) -> 
         raise ValueError(f"{name}: image_shape {list(shape)} holds {math.prod(shape)} pixels, but X's rows "
                          f"have {math.prod(row)}: give [C, H, W] with C*H*W = {math.prod(row)}")
     return shape
+
+
+def _ndim(X: Any) -> int:
+    """X's number of dimensions, without asking numpy's dispatch (array-likes may refuse it)."""
+    ndim = getattr(X, "ndim", None)
+    return int(ndim) if isinstance(ndim, (int, np.integer)) else np.asarray(X).ndim
 
 
 def _check_range(given: Any, name: str) -> tuple[float, float] | None:
