@@ -184,3 +184,12 @@ def test_bad_input_gets_one_clear_error(one_thread):
         AutoencoderTransformer(input_range=(1, 1)).fit(X[:10])
     with pytest.raises(ValueError, match="C\\*H\\*W = 784"):
         AutoencoderTransformer(image_shape=(1, 20, 20)).fit(X[:10])
+
+
+def test_a_failed_refit_leaves_the_transformer_unfitted(one_thread):
+    X, _, _, _ = mnist()
+    ae = AutoencoderTransformer(code_dim=2, epochs=1, sets=("model.encoder.widths=[8]",) + ONE_THREAD).fit(X[:100])
+    with pytest.raises(ValueError, match="unknown preset"):
+        ae.set_params(preset="no-such").fit(X[:100, :400])
+    with pytest.raises(NotFittedError):   # not the old 784-pixel model under the new 400-pixel layout
+        ae.transform(X[:5, :400])

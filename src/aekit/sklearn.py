@@ -86,7 +86,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     # -- scikit-learn's estimator protocol ------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> "AutoencoderTransformer":
-        """Train on the images X (y is ignored: an autoencoder learns from X alone)."""
+        """Train on the images X (y is ignored: an autoencoder learns from X alone).
+        A fit that fails leaves the transformer unfitted, not half the old model and half the new."""
+        for key in [key for key in vars(self) if key.endswith("_") and not key.startswith("_")]:
+            delattr(self, key)
         X = self._check_X(X, reset=True)
         images = _to_uint8(self._images(X))
         from aekit.api import build_model
@@ -113,7 +116,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         """Codes float32 [N, code_dim]: the posterior mean (the deterministic code of a plain AE)."""
-        check_is_fitted(self)
+        check_is_fitted(self, "model_")
         images = self._images(self._check_X(X, reset=False))
         return np.asarray(self.model_.encode(images), dtype=np.float32)
 
@@ -121,7 +124,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """Images decoded from codes [N, code_dim], in the layout X had in `fit`
         ([N, D] rows, [N, H, W] or [N, C, H, W]): float32 in [0, 1], or uint8
         when the training images were uint8; in `input_range` when one was given."""
-        check_is_fitted(self)
+        check_is_fitted(self, "model_")
         codes = check_array(X, dtype=np.float32, input_name="codes")
         if codes.shape[1] != self.code_dim_:
             raise ValueError(f"{type(self).__name__}.inverse_transform: codes have {codes.shape[1]} numbers "
@@ -137,7 +140,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def score(self, X: Any, y: Any = None) -> float:
         """Minus the mean over images of Σ over pixels of (x - x̂)² on [0, 1] pixels:
         0 for perfect reconstructions, lower the worse (y is ignored)."""
-        check_is_fitted(self)
+        check_is_fitted(self, "model_")
         images = self._images(self._check_X(X, reset=False))
         return -float(np.mean(self.model_.anomaly_score(images)))
 
