@@ -17,10 +17,11 @@ reconstructions (higher is better, as scikit-learn expects of a score).
 X is a batch of images: [N, D] flat rows (their `image_shape` [C, H, W]
 given, or by default a square grey image when D is a square, else one row of
 D pixels), [N, H, W] or [N, C, H, W]; pixels uint8 0..255 or floats in
-[0, 1], or numbers in a stated `input_range` (images normalised to [-1, 1],
-floats 0..255), mapped linearly onto [0, 1]. A problem with X raises ValueError (scikit-learn's convention, and
-what its model-selection tools catch); an unfitted estimator raises
-NotFittedError. This module imports scikit-learn: `import aekit` does not.
+[0, 1], or numbers in a stated `input_range` (images normalised to
+[-1, 1], floats 0..255), mapped linearly onto [0, 1]. A problem with X
+raises ValueError (scikit-learn's convention, and what its model-selection
+tools catch); an unfitted estimator raises NotFittedError. This module
+imports scikit-learn: `import aekit` does not. docs/sklearn.md has more.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from aekit.api import build_model, seed_everything
 from aekit.apps.model import Model
 from aekit.data.types import Split
 from aekit.errors import AekitError
 from aekit.training.callbacks import Callback
+from aekit.training.config import resolve_config
+from aekit.training.trainer import Trainer
 
 _RANGE_FIX = "give pixels as uint8 0..255 or floats in [0, 1], or state their range with input_range=(low, high)"
 
@@ -92,10 +96,6 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             delattr(self, key)
         X = self._check_X(X, reset=True)
         images = _to_uint8(self._images(X))
-        from aekit.api import build_model
-        from aekit.training.config import resolve_config
-        from aekit.training.trainer import Trainer
-
         try:
             cfg = resolve_config(self.preset, overrides={
                 "model.bottleneck.dim": self.code_dim, "train.epochs": self.epochs,
@@ -130,9 +130,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__}.inverse_transform: codes have {codes.shape[1]} numbers "
                              f"per row; this model's code has {self.code_dim_} (give transform's output)")
         images = np.asarray(self.model_.decode(codes))
-        if self.input_range is not None:
+        if self.input_range_ is not None:   # the range fit saw, whatever set_params did since
             low, high = self.input_range_
-            images = (images * np.float32(high - low) + np.float32(low)).astype(np.float32)
+            images = np.clip(images * np.float32(high - low) + np.float32(low), low, high).astype(np.float32)
         elif self.fitted_dtype_ == np.uint8:
             images = np.rint(images * 255).astype(np.uint8)
         return images.reshape((len(images), *self.fitted_layout_))
@@ -269,8 +269,6 @@ class _own_random_state:
     def __enter__(self):
         self.saved = (random.getstate(), np.random.get_state(), torch.random.get_rng_state(),
                       torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
-        from aekit.api import seed_everything
-
         seed_everything(self.seed)
 
     def __exit__(self, *exc):
