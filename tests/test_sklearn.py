@@ -193,3 +193,27 @@ def test_a_failed_refit_leaves_the_transformer_unfitted(one_thread):
         ae.set_params(preset="no-such").fit(X[:100, :400])
     with pytest.raises(NotFittedError):   # not the old 784-pixel model under the new 400-pixel layout
         ae.transform(X[:5, :400])
+
+
+def test_a_vae_gives_its_posterior_mean_and_a_conv_preset_takes_image_batches(one_thread):
+    X, _, X_test, _ = mnist()
+    vae = AutoencoderTransformer("vae-kingma", code_dim=4, epochs=1, batch_size=100, sets=ONE_THREAD).fit(X[:500])
+    codes = vae.transform(X_test[:20])
+    np.testing.assert_array_equal(vae.transform(X_test[:20]), codes)   # the mean: no draw, same twice
+    ae = vae.model_.autoencoder
+    with torch.no_grad():
+        h = ae.encoder(ae.preprocess(torch.from_numpy(X_test[:20].reshape(20, 1, 28, 28))))
+        mean = ae.bottleneck(h, sample=False).z   # the posterior mean, straight from the network
+    np.testing.assert_allclose(codes, mean.numpy(), atol=1e-5)
+
+    conv = AutoencoderTransformer("conv-ae-10", epochs=1, sets=ONE_THREAD).fit(X[:300].reshape(-1, 1, 28, 28))
+    out = conv.inverse_transform(conv.transform(X_test[:8].reshape(-1, 1, 28, 28)))
+    assert conv.code_dim_ == 10 and out.shape == (8, 1, 28, 28) and out.dtype == np.uint8
+
+
+def test_verbose_prints_one_line_per_epoch(one_thread, capsys):
+    X, _, _, _ = mnist()
+    AutoencoderTransformer(code_dim=2, epochs=2, sets=("model.encoder.widths=[8]",) + ONE_THREAD,
+                           verbose=True).fit(X[:100])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
