@@ -217,3 +217,12 @@ def test_verbose_prints_one_line_per_epoch(one_thread, capsys):
                            verbose=True).fit(X[:100])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
+
+
+def test_codes_have_feature_names_and_come_out_as_a_dataframe_on_request(one_thread):
+    X, _, X_test, _ = mnist()
+    ae = AutoencoderTransformer(code_dim=3, epochs=1, sets=("model.encoder.widths=[8]",) + ONE_THREAD).fit(X[:100])
+    names = ["autoencodertransformer0", "autoencodertransformer1", "autoencodertransformer2"]
+    assert list(ae.get_feature_names_out()) == names
+    frame = ae.set_output(transform="pandas").transform(X_test[:4])
+    assert list(frame.columns) == names and frame.shape == (4, 3)

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.api import build_model, seed_everything
@@ -46,7 +46,7 @@ from aekit.training.trainer import Trainer
 _RANGE_FIX = "give pixels as uint8 0..255 or floats in [0, 1], or state their range with input_range=(low, high)"
 
 
-class AutoencoderTransformer(TransformerMixin, BaseEstimator):
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Train an aekit autoencoder on X; transform images to codes and back.
 
     preset: an aekit preset (`aekit presets`); its network, likelihood,
@@ -68,7 +68,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     Fitted attributes: `model_` (an `aekit.apps.model.Model`; its network is
     `model_.autoencoder`), `history_` (one dict of metrics per epoch),
-    `n_features_in_`, `image_shape_` (C, H, W) and `code_dim_`.
+    `n_features_in_`, `image_shape_` (C, H, W) and `code_dim_`; `get_feature_names_out()`
+    names the codes.
     """
 
     def __init__(self, preset: str = "fashion-ae", code_dim: int | None = None, epochs: int = 10,
@@ -143,6 +144,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         images = self._images(self._check_X(X, reset=False))
         return -float(np.mean(self.model_.anomaly_score(images)))
+
+    @property
+    def _n_features_out(self) -> int:
+        """Codes' width: get_feature_names_out names them autoencodertransformer0, 1, ...
+        (so `set_output(transform="pandas")` gives named columns)."""
+        return self.code_dim_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
