@@ -33,7 +33,15 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
+
+try:   # scikit-learn 1.6 brought validate_data and the __sklearn_tags__ API used below
+    from sklearn.utils.validation import validate_data
+except ImportError:
+    import sklearn
+
+    raise ImportError(f"aekit.sklearn needs scikit-learn 1.6 or later, found {sklearn.__version__}: "
+                      f"pip install -U scikit-learn") from None
 
 from aekit.api import build_model, seed_everything
 from aekit.apps.model import Model
