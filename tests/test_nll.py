@@ -3,8 +3,10 @@ real binarized MNIST, with a 2-d code so that log p(x) = log ∫ p(x|z) p(z) dz
 can be computed independently, by quadrature on a grid of z. Beside it: the
 estimate's relations to the ELBO (equal at k = 1 in expectation, below it and
 falling as k grows), its seeding, its independence from how the work is cut,
-and the models it refuses (no q(z|x), no normalised likelihood, or densities
-that disagree with the bottleneck's own KL)."""
+and the models it refuses (no q(z|x), no normalised likelihood, no prior, or
+densities that disagree with the bottleneck's own KL). The figures quoted
+were measured with this file's functions on training seeds 0, 1 and 2
+(2026-11-30, AMD EPYC Zen 4, 2 shared cores)."""
 
 from __future__ import annotations
 

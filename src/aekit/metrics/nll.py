@@ -45,8 +45,9 @@ from aekit.nn.interfaces import Code, Regulariser, StochasticBottleneck
 from aekit.rng import fixed_rng
 
 # Decoder outputs per block (fp32: 16 MiB, 5,349 samples of MNIST's 784
-# pixels: one image's k = 5000 in one decoder call). Measured on 2 cores of a
-# shared Zen 4 (vae-kingma, k = 5000): 2**22 7-9 img/s with 2 threads against
+# pixels: one image's k = 5000 in one decoder call). Measured 2026-11-30 on
+# 2 cores of a shared AMD EPYC Zen 4 (vae-kingma, 6 images, k = 5000, the
+# block sizes interleaved 3 times): 2**22 7-9 img/s with 2 threads against
 # 5-7 for 2**21 and 3-5 for 2**20 (fewer, larger ops wait less for a busy
 # core); on one thread 2**21 and 2**22 alike. The block stays within the
 # last-level cache for the likelihood's pass.
