@@ -1,7 +1,7 @@
 """The importance-sampled NLL: aekit's against pythae's `get_nll`, on the same weights.
 
-A `vae-kingma` (784-400-(20, 20), 20-400-784, Bernoulli) is trained here for a
-few epochs on binarized MNIST (or read from a run folder, `--run`), its
+A `vae-kingma` (784-400-(20, 20), 20-400-784, Bernoulli) is trained here for
+`--epochs` (5) on binarized MNIST (or read from a run folder, `--run`), its
 weights copied into pythae's VAE (the networks of peer_pythae.py), and the
 NLL of the same test images estimated with k importance samples by:
 
@@ -14,8 +14,9 @@ The three run interleaved in rounds (who goes first rotates), each round on
 its own slice of test images, so that a busy machine slows every side alike:
 images/s per side (median over rounds) and the median per-round ratios. The
 two estimates (mean NLL over the same images, nats) are printed side by side,
-and aekit's GFLOP/s (its matmul FLOPs counted by torch's FlopCounterMode)
-against the best fp32 matmul peak measured between the rounds (compute.py).
+and aekit's GFLOP/s in each round (its matmul FLOPs counted by torch's
+FlopCounterMode) against the best fp32 matmul peak measured right after that
+round (compute.py), and its best round against the run's best peak.
 
 pythae is not a dependency of aekit: run this in the venv of peer_pythae.py
 (benchmarks/README.md), with aekit from the source tree:
