@@ -3,8 +3,10 @@ real binarized MNIST, with a 2-d code so that log p(x) = log ∫ p(x|z) p(z) dz
 can be computed independently, by quadrature on a grid of z. Beside it: the
 estimate's relations to the ELBO (equal at k = 1 in expectation, below it and
 falling as k grows), its seeding, its independence from how the work is cut,
-and the models it refuses (no q(z|x), no normalised likelihood, or densities
-that disagree with the bottleneck's own KL)."""
+and the models it refuses (no q(z|x), no normalised likelihood, no prior, or
+densities that disagree with the bottleneck's own KL). The figures quoted
+were measured with this file's functions on training seeds 0, 1 and 2
+(2026-11-30, AMD EPYC Zen 4, 2 shared cores)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from aekit.api import build_model
 from aekit.data import load_dataset
 from aekit.errors import AekitError
 from aekit.metrics import elbo, importance_sampled_nll
+from aekit.metrics.nll import image_seed
 from aekit.models import Autoencoder, ModelConfig
+from aekit.nn.interfaces import Code
 from aekit.nn.bottlenecks import Gaussian, GaussianConfig
 from aekit.nn.regularisers import KLConfig
 from aekit.rng import fixed_rng
@@ -28,7 +32,8 @@ from aekit.training.config import resolve_config
 from test_family_support import train_briefly
 
 N_QUAD = 12          # test images scored by quadrature (each a 161 x 161 grid of decodings)
-N_ELBO = 300         # test images for the relations to the ELBO
+N_ELBO = 300         # test images for the estimate's fall with k
+N_ELBO_1 = 2000      # test images for k = 1 against the ELBO (one draw each: a noisy mean)
 
 
 @pytest.fixture(scope="module")
@@ -67,33 +72,35 @@ def quadrature_nll(model: Autoencoder, images: torch.Tensor, points: int = 161, 
 
 def test_large_k_agrees_with_quadrature_over_the_code(vae):
     """IS (k = 5000) - quadrature per image, measured on 12 test images for
-    training seeds 0 / 1 / 2: median |difference| 0.038 / 0.020 / 0.049 nats;
-    within 0.2 nats on 10 / 11 / 10 of the 12. The rest (+0.33 to +2.05) are
-    images whose true posterior q(z|x), one Gaussian, does not cover (a second
-    mode or a heavy tail): there the estimate is high, and noisy (one such
-    image ranged -2.0 to +0.7 around the quadrature over 8 IS seeds; 100,000
-    samples: +0.35). A wrong constant (a log 2π, log k) would shift every image
-    by 0.9 nats or more."""
+    training seeds 0 / 1 / 2: median |difference| 0.019 / 0.018 / 0.017 nats,
+    8 of the 12 within 0.05 on each seed. The rest (-0.52 to +3.8) are images
+    whose true posterior q(z|x), one Gaussian, does not cover (a second mode
+    or a heavy tail): there the estimate is noisy, and high on average (one
+    such image ranged -2.0 to +0.7 around the quadrature over 8 IS seeds;
+    100,000 samples: +0.35). A wrong constant (a log 2π, log k) would shift
+    every image by 0.9 nats or more."""
     images = vae.test_images[:N_QUAD]
     quad, border_gap = quadrature_nll(vae.model, images)
     assert border_gap.min() > 10.0, "the grid must hold the posterior's mass (integrand at its border >10 nats down)"
     diff = importance_sampled_nll(vae.model, images, k=5000) - quad
-    assert diff.abs().median() < 0.1, diff
-    assert (diff.abs() < 0.2).sum() >= 3 * N_QUAD // 4, diff
+    assert diff.abs().median() < 0.05, diff
 
 
 def test_k_1_is_the_elbo_and_more_samples_tighten_it(vae):
-    """Measured on 300 test images (training seeds 0 / 1 / 2): -ELBO 213.83 /
-    187.20 / 190.57; IS NLL at k = 1, 10, 100: 213.81, 212.28, 212.00 /
-    187.12, 185.36, 185.03 / 190.49, 188.96, 188.57. k = 1 estimates the same number
-    as the ELBO (metrics.elbo: the closed-form KL, through model.loss), with
-    the per-sample log q - log p in place of the KL (spread ~1 nat per image)."""
+    """k = 1 estimates the same number as the ELBO (metrics.elbo: the
+    closed-form KL, through model.loss), with the per-sample log q - log p in
+    place of the KL: measured on 2,000 test images (training seeds 0 / 1 / 2),
+    IS(k = 1) + ELBO = -0.08 / -0.03 / +0.05 nats. On 300 images, -ELBO
+    213.83 / 187.20 / 190.57 and IS at k = 1, 10, 100: 213.58, 212.32, 212.00 /
+    186.66, 185.34, 185.03 / 190.16, 188.98, 188.55."""
+    neg_elbo = -elbo(vae.model, vae.test_images[:N_ELBO_1])["elbo"]
+    k1 = float(importance_sampled_nll(vae.model, vae.test_images[:N_ELBO_1], k=1).mean())
+    assert abs(k1 - neg_elbo) < 0.3, (k1, neg_elbo)
     images = vae.test_images[:N_ELBO]
     neg_elbo = -elbo(vae.model, images)["elbo"]
     means = [float(importance_sampled_nll(vae.model, images, k=k).mean()) for k in (1, 10, 100)]
-    assert abs(means[0] - neg_elbo) < 0.3, (means, neg_elbo)
-    assert means[1] < means[0] - 0.8 and means[2] < means[1] - 0.1, means   # gaps measured >= 1.53 and >= 0.28
-    assert means[2] < neg_elbo - 1.0, (means, neg_elbo)
+    assert means[1] < means[0] - 0.8 and means[2] < means[1] - 0.1, means   # gaps measured >= 1.18 and >= 0.31
+    assert means[2] < neg_elbo - 1.0, (means, neg_elbo)                     # measured 1.83-2.17
 
 
 def test_seeded_and_the_callers_random_state_untouched(vae):
@@ -104,8 +111,8 @@ def test_seeded_and_the_callers_random_state_untouched(vae):
     assert torch.equal(torch.get_rng_state(), state)
     assert torch.equal(a, importance_sampled_nll(vae.model, images, k=500, seed=0))
     b = importance_sampled_nll(vae.model, images, k=500, seed=1)
-    # Other draws, the same quantity: mean difference measured -0.02 / +0.15 / -0.04 nats
-    # (training seeds 0 / 1 / 2; per image up to 2.6).
+    # Other draws, the same quantity: mean difference measured +0.09 nats (training seed 0;
+    # per image up to 3.0).
     assert not torch.equal(a, b) and abs(float(a.mean() - b.mean())) < 0.5, (a - b)
     assert a.dtype == torch.float64 and a.shape == (20,)
 
@@ -117,14 +124,24 @@ def test_the_model_mode_is_restored(vae):
     vae.model.eval()
 
 
-@pytest.mark.parametrize("max_elements", [784 * 7, 784 * 1000, 784 * 50 * 3])
-def test_how_the_work_is_cut_does_not_change_the_numbers(vae, max_elements):
+@pytest.mark.parametrize("batch_images, max_elements", [(None, 784 * 7), (None, 784 * 1000), (4, 784 * 50 * 3),
+                                                         (1, None)])
+def test_how_the_work_is_cut_does_not_change_the_numbers(vae, batch_images, max_elements):
     """Blocks of 7 samples of one image, of several whole images, of all of
-    them: the draws are made per batch of images, so only rounding differs."""
+    them; batches of 4 images, of one: each image's draws come from its own
+    seeded stream, so only rounding differs."""
     images = vae.test_images[:30]
     whole = importance_sampled_nll(vae.model, images, k=50, max_elements=784 * 50 * 30)
-    cut = importance_sampled_nll(vae.model, images, k=50, max_elements=max_elements)
+    cut = importance_sampled_nll(vae.model, images, k=50, batch_images=batch_images, max_elements=max_elements)
     torch.testing.assert_close(cut, whole, rtol=1e-6, atol=1e-3)
+
+
+def test_a_shard_gets_the_numbers_of_one_process(vae):
+    images = vae.test_images[:30]
+    whole = importance_sampled_nll(vae.model, images, k=20)
+    shard = importance_sampled_nll(vae.model, images[12:25], k=20, first_index=12)
+    torch.testing.assert_close(shard, whole[12:25], rtol=1e-6, atol=1e-3)
+    assert (importance_sampled_nll(vae.model, images[12:25], k=20) - whole[12:25]).abs().max() > 0.01   # not by chance
 
 
 @functools.lru_cache(maxsize=1)
@@ -210,10 +227,14 @@ def test_the_prior_comes_from_the_term_that_names_it():
     images = digits()[:4]
     got = importance_sampled_nll(model, images, k=3, seed=5)
     (adversarial,) = model.regularisers
-    with torch.inference_mode(), fixed_rng(5):
+    with torch.inference_mode():
         x = model.preprocess(images)
         code = model.bottleneck(model.encoder(x), sample=False)
-        z = model.bottleneck.sample_posterior(code, 3)
+        z = []
+        for j in range(4):   # image j's draws come from a stream seeded by image_seed(seed, j)
+            with fixed_rng(image_seed(5, j)):
+                z.append(model.bottleneck.sample_posterior(Code(None, code.mean[j:j + 1], code.logvar[j:j + 1]), 3))
+        z = torch.cat(z)
         log_w = (-model.likelihood.nll(x.unsqueeze(1), model.decoder(z.flatten(0, 1)).view(4, 3, 1, 28, 28))
                  + adversarial.prior.log_prob(z) - model.bottleneck.log_posterior(code, z))
     torch.testing.assert_close(got, math.log(3) - torch.logsumexp(log_w.double(), 1), rtol=1e-5, atol=1e-3)

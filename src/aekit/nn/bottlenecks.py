@@ -11,9 +11,8 @@ bottleneck also states q(z|x) and p(z) as densities (`log_posterior`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
