@@ -35,3 +35,20 @@ def shared_data() -> Path:
     if not (path / "mnist").is_dir():
         pytest.fail(f"real datasets not found in {path}: set AEKIT_DATA_DIR to the shared data folder")
     return path
+
+
+# The longest tests first, so that two xdist workers pack the suite well
+# instead of one of them starting a 5-minute conv VAE at the end (the
+# durations: `pytest --durations=40`; the conv VAEs and the family tests
+# dominate). With `--dist worksteal` (pyproject's addopts) a worker that runs
+# dry takes the not-yet-started half of the other's queue, so the slow tests
+# at the front cannot pile up on one worker. Only the order changes.
+SLOW_FIRST = ("vae-conv", "beta-vae", "test_family_dae", "ae-2d", "dropout-ae", "test_family_combos",
+              "test_family_vae", "test_family_presets", "test_family_aae", "test_distributed")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        return next((i for i, key in enumerate(SLOW_FIRST) if key in item.nodeid), len(SLOW_FIRST))
+
+    items.sort(key=rank)   # stable: within a rank, the files' own order
