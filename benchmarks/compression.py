@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from PIL import Image  # noqa: E402
 from aekit.apps.codec import compress, decompress, png_bytes, psnr_uint8  # noqa: E402
 from aekit.apps.container import unpack  # noqa: E402
 from aekit.data import load_dataset  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 DATASETS = ("mnist", "fashion-mnist")
 
@@ -111,15 +110,6 @@ def rows_for(model: aekit.Model, pixels: np.ndarray, bit_depths: list[int]) -> l
                          else f"q{found[0]}: {per_image(found[1]):.0f} ({found[2]:.2f} dB){floor}")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        name = platform.processor() or "unknown CPU"
-    return f"{name}, {len(os.sched_getaffinity(0))} CPUs usable"
 
 
 def main() -> None:

@@ -19,10 +19,8 @@ benchmarks/results/quality-<task>.md.
 from __future__ import annotations
 
 import argparse
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ aekit.tune_cpu()   # as the aekit command does, before torch loads
 from aekit.api import train  # noqa: E402
 from aekit.evaluation import evaluate  # noqa: E402
 from aekit.fs import atomic_write_text  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -149,17 +148,6 @@ def one_class_task(args, folder: Path) -> list[Row]:
 
 
 TASKS = {"nll": nll_task, "deep-ae": deep_ae_task, "keras": keras_task, "one-class": one_class_task}
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        name = platform.processor() or "unknown CPU"
-    import os
-
-    return f"{name}, {len(os.sched_getaffinity(0))} CPUs usable"
 
 
 def table(rows: list[Row]) -> str:
