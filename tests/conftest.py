@@ -29,6 +29,18 @@ os.environ.setdefault("AEKIT_DATA_DIR", str(SHARED_DATA))
 os.environ["AEKIT_OFFLINE"] = "1"
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test, restored after (two threads on a
+    2-core machine that other workers keep busy crawl)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = Path(os.environ["AEKIT_DATA_DIR"])

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.distributions import Normal, kl_divergence
 
+from aekit.nn.bottlenecks import Gaussian, GaussianConfig
 from aekit.training.callbacks import Callback
 
 
@@ -42,3 +45,18 @@ class StopAt(Callback):
     def on_step_end(self, trainer, epoch, step_in_epoch, steps_per_epoch) -> None:
         if trainer.state.step == self.step:
             trainer._interrupted = True
+
+
+class WidePriorGaussian(Gaussian):
+    """A new stochastic bottleneck: the same q(z|x), against the prior N(0, 2² I)
+    in `kl` only; it inherits log_prior's N(0, I), so an NLL that trusted its
+    densities would silently use the wrong p(z)."""
+
+    def kl(self, code):
+        return kl_divergence(Normal(code.mean, torch.exp(0.5 * code.logvar)), Normal(0.0, 2.0)).sum(-1)
+
+
+@dataclass
+class WidePriorConfig(GaussianConfig):
+    def build(self, in_features):
+        return WidePriorGaussian(in_features, self.dim)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
 import pytest
 import torch
-from torch.distributions import Normal, kl_divergence
+from torch.distributions import Normal
 
 from aekit.api import build_model
 from aekit.data import load_dataset
@@ -25,10 +24,10 @@ from aekit.metrics import elbo, importance_sampled_nll
 from aekit.metrics.nll import image_seed
 from aekit.models import Autoencoder, ModelConfig
 from aekit.nn.interfaces import Code
-from aekit.nn.bottlenecks import Gaussian, GaussianConfig
 from aekit.nn.regularisers import KLConfig
 from aekit.rng import fixed_rng
 from aekit.training.config import resolve_config
+from helpers import WidePriorConfig
 from test_family_support import train_briefly
 
 N_QUAD = 12          # test images scored by quadrature (each a 161 x 161 grid of decodings)
@@ -165,20 +164,6 @@ def test_plain_squared_error_is_not_a_density():
     scaled = build_model(resolve_config("vae-mlp", sets=["model.likelihood={type: gaussian, activation: sigmoid, "
                                                           "scale: 0.1}"]), (1, 28, 28))
     assert torch.isfinite(importance_sampled_nll(scaled, digits(), k=10)).all()
-
-
-class WidePriorGaussian(Gaussian):
-    """A new bottleneck that moves its prior to N(0, 2² I) in `kl` only, and
-    inherits log_prior's N(0, I): its NLL would silently use the wrong p(z)."""
-
-    def kl(self, code):
-        return kl_divergence(Normal(code.mean, torch.exp(0.5 * code.logvar)), Normal(0.0, 2.0)).sum(-1)
-
-
-@dataclass
-class WidePriorConfig(GaussianConfig):
-    def build(self, in_features):
-        return WidePriorGaussian(in_features, self.dim)
 
 
 def test_densities_that_disagree_with_the_kl_are_refused():

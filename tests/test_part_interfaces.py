@@ -16,13 +16,14 @@ from aekit.data import load_dataset
 from aekit.errors import AekitError, ConfigError
 from aekit.models import Autoencoder, ModelConfig
 from aekit.nn import BOTTLENECKS, CORRUPTIONS, DECODERS, ENCODERS, LIKELIHOODS, PRIORS, REGULARISERS
-from aekit.nn.bottlenecks import Gaussian, GaussianConfig, gaussian_kl
+from aekit.nn.bottlenecks import GaussianConfig, gaussian_kl
 from aekit.nn.interfaces import (
     Bottleneck, Code, Corruption, CriticRegulariser, Decoder, Encoder, EncoderConfig, Likelihood, Prior,
     Regulariser, StochasticBottleneck,
 )
 from aekit.nn.regularisers import KLConfig
 from aekit.training.config import resolve_config
+from helpers import WidePriorConfig
 
 SHAPE = (1, 28, 28)
 CODE_DIM = 2     # the mixture prior needs at least 2
@@ -151,19 +152,6 @@ def test_the_kl_term_is_torchs_gaussian_kl_on_real_codes(images):
     expected = kl_divergence(q, Normal(0.0, 1.0)).sum(-1)
     torch.testing.assert_close(kl, expected, rtol=1e-5, atol=1e-5)
     assert torch.equal(kl, gaussian_kl(code.mean, code.logvar))   # the closed form, bitwise
-
-
-class WidePriorGaussian(Gaussian):
-    """A new stochastic bottleneck: the same q(z|x), against the prior N(0, 2² I)."""
-
-    def kl(self, code):
-        return kl_divergence(Normal(code.mean, torch.exp(0.5 * code.logvar)), Normal(0.0, 2.0)).sum(-1)
-
-
-@dataclass
-class WidePriorConfig(GaussianConfig):
-    def build(self, in_features):
-        return WidePriorGaussian(in_features, self.dim)
 
 
 def test_a_new_stochastic_bottleneck_gets_its_own_kl_not_the_standard_gaussians(images):

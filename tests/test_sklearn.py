@@ -41,14 +41,6 @@ def mnist(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return X, data.train.labels.numpy()[pick], test, data.test.labels[:N_TEST].numpy()
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @functools.lru_cache(maxsize=1)
 def fitted() -> AutoencoderTransformer:
     X, _, _, _ = mnist()

@@ -25,14 +25,6 @@ from aekit.sklearn import AutoencoderTransformer
 TINY = ("model.encoder.widths=[8]", "train.threads=1")   # threads: 2 threads on a busy 2-core CI box crawl
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_passes_scikit_learns_estimator_checks(one_thread):
     estimator = AutoencoderTransformer(code_dim=2, epochs=1, sets=TINY, input_range=(-1e3, 1e3))
     with warnings.catch_warnings():
