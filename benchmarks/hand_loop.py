@@ -81,6 +81,19 @@ def tutorial_loop(preset: str, batch: int, data: str, epochs: int, device: str =
     return clock.finish()
 
 
+def like_for_like_epoch(model, opt, images: torch.Tensor, batch: int, seed: int, epoch: int, step: int) -> int:
+    """One epoch of the like-for-like loop: aekit's epoch order, an
+    index_select gather, the loss, zero_grad, backward, step. Returns the
+    step count after it (a VAE's KL warm-up reads it)."""
+    for idx in epoch_order(len(images), seed, epoch).to(images.device).split(batch):
+        loss = model.loss(model.preprocess(images.index_select(0, idx)), step).total
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+    return step
+
+
 def like_for_like_loop(preset: str, batch: int, data: str, epochs: int, device: str = "cpu",
                        sets: list[str] = ()) -> RunClock:
     start = time.perf_counter()
@@ -102,12 +115,7 @@ def like_for_like_loop(preset: str, batch: int, data: str, epochs: int, device: 
         sync(device)
         clock.set_up()
         for epoch in range(1, epochs + 1):
-            for idx in epoch_order(n, train.seed, epoch).to(dev).split(batch):
-                loss = model.loss(model.preprocess(images.index_select(0, idx)), step).total
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
+            step = like_for_like_epoch(model, opt, images, batch, train.seed, epoch, step)
             sync(device)
             clock.epoch_done()
     return clock.finish()

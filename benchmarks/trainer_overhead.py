@@ -29,7 +29,8 @@ from aekit.data.types import Split  # noqa: E402
 from aekit.nn.linear import cpu_linear_kernel, using_cpu_linear_kernel  # noqa: E402
 from aekit.training.config import resolve_config  # noqa: E402
 from aekit.training.optim import make_optimizer  # noqa: E402
-from aekit.training.trainer import Trainer, epoch_order, uses_channels_last  # noqa: E402
+from aekit.training.trainer import Trainer, uses_channels_last  # noqa: E402
+from hand_loop import like_for_like_epoch  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
 
@@ -57,12 +58,7 @@ def main() -> None:
     step = [0]
 
     def hand(epoch: int) -> None:
-        for idx in epoch_order(n, cfg.train.seed, epoch).split(batch):
-            loss = model.loss(model.preprocess(images.index_select(0, idx)), step[0]).total
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step[0] += 1
+        step[0] = like_for_like_epoch(model, optimizer, images, batch, cfg.train.seed, epoch, step[0])
 
     def aekit_epoch(epoch: int) -> None:
         trainer._run_epoch(epoch)
