@@ -33,7 +33,7 @@ EPOCHS = 4
 BELOW_MEAN_IMAGE = 0.9
 def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
-    assert ci.startswith("python3 -m venv .venv") and "pytest" in ci
+    assert "python3 -m venv .venv" in ci and "pytest" in ci and "install -y -qq chromium" in ci
     assert f"\n{ci}\n" in README
 
 
