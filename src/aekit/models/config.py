@@ -20,12 +20,12 @@ class ModelConfig:
     input_shape: list[int] | None = None
     # Pixels 0..255 map to [0, 1] ("unit") or [-1, 1] ("symmetric", for tanh outputs).
     data_range: Literal["unit", "symmetric"] = "unit"
-    corruption: Any = tagged(CORRUPTIONS, "none")
-    encoder: Any = tagged(ENCODERS, {"type": "mlp"})
-    bottleneck: Any = tagged(BOTTLENECKS, {"type": "deterministic"})
-    decoder: Any = tagged(DECODERS, {"type": "mlp"})
-    likelihood: Any = tagged(LIKELIHOODS, "bernoulli")
-    regularisers: list[Any] = field(default_factory=list, metadata={"registry_list": REGULARISERS})
+    corruption: Any = tagged(CORRUPTIONS, "none")   # noise applied to the inputs while training (a denoiser); none by default
+    encoder: Any = tagged(ENCODERS, {"type": "mlp"})   # image -> features
+    bottleneck: Any = tagged(BOTTLENECKS, {"type": "deterministic"})   # features -> code (deterministic, or a Gaussian for a VAE)
+    decoder: Any = tagged(DECODERS, {"type": "mlp"})   # code -> the likelihood's parameters, image-shaped
+    likelihood: Any = tagged(LIKELIHOODS, "bernoulli")   # the reconstruction loss: bernoulli (BCE from logits) or gaussian (squared error)
+    regularisers: list[Any] = field(default_factory=list, metadata={"registry_list": REGULARISERS})   # terms added to the loss: kl (a VAE), adversarial (an AAE), l1 (sparse codes)
     # Samples of z per image in the training objective. 1: the ELBO (one
     # sample, closed-form KL). k > 1: the importance-weighted bound of Burda
     # et al. (2016, "Importance Weighted Autoencoders"), tighter as k grows;

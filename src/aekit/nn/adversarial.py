@@ -34,11 +34,11 @@ from aekit.nn import priors  # noqa: F401
 @REGULARISERS.register("adversarial")
 @dataclass
 class AdversarialConfig(RegulariserConfig):
-    prior: Any = tagged(PRIORS, "gaussian")
+    prior: Any = tagged(PRIORS, "gaussian")   # the distribution the codes are matched to
     weight: float = 1.0               # of the encoder's generator loss against the reconstruction term
     widths: list[int] = field(default_factory=lambda: [256, 256])   # the discriminator's hidden layers
-    activation: str = "leaky_relu"
-    slope: float = 0.2
+    activation: str = "leaky_relu"   # the discriminator's activation
+    slope: float = 0.2   # its leaky_relu slope
     warmup_steps: int = 0             # linear warm-up of `weight` from 0
 
     def validate(self):

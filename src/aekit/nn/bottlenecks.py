@@ -34,7 +34,7 @@ def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class _CodeSize(BottleneckConfig):
-    dim: int = 20
+    dim: int = 20   # code size
 
     def validate(self):
         if self.dim <= 0:

@@ -42,15 +42,15 @@ from aekit.nn.registry import DECODERS, ENCODERS
 
 @dataclass
 class ConvLayer:
-    filters: int | None = None
-    kernel: int = 3
-    stride: int = 1
+    filters: int | None = None   # a convolution with this many output channels; null: a pool or upsample layer
+    kernel: int = 3   # convolution kernel size
+    stride: int = 1   # convolution stride
     padding: int | str = 0          # an integer, or "same"
     output_padding: int = 0         # transposed convolutions only
-    transpose: bool = False
-    pool: int = 0
-    pool_stride: int | None = None
-    upsample: int = 0
+    transpose: bool = False   # a transposed convolution (decoders)
+    pool: int = 0   # a max-pool layer with this window (instead of a convolution)
+    pool_stride: int | None = None   # max-pool stride; null: the window
+    upsample: int = 0   # a nearest-neighbour upsampling layer by this factor (instead of a convolution)
     activation: str | None = None   # overrides the stack's activation for this layer
 
     def validate(self):
@@ -196,12 +196,12 @@ def build_stack(layers: list[ConvLayer], shape, activation: str, slope: float, d
 
 @dataclass
 class _ConvOptions:
-    layers: list[ConvLayer] = field(default_factory=list)
+    layers: list[ConvLayer] = field(default_factory=list)   # the conv stack, image side first for the encoder (items: conv layer, below)
     dense: list[int] = field(default_factory=list)   # dense hidden widths (encoder: after flatten; decoder: before start)
-    activation: str = "relu"
+    activation: str = "relu"   # the stack's activation
     slope: float = 0.01          # leaky_relu's negative slope (0.3 in the TF1 conv VAE)
     dropout: float = 0.0         # after each hidden conv/dense layer, training only
-    batch_norm: bool = False
+    batch_norm: bool = False   # batch normalisation after each hidden layer
     # "glorot": Keras's and tf.layers' defaults (Glorot-uniform weights, zero
     # biases) instead of torch's. Keras ports need it: with torch's init the
     # Keras conv AE's ReLU decoder can die in its first steps (all-black output,
@@ -269,8 +269,8 @@ class ConvDecoderConfig(_ConvOptions, DecoderConfig):
     stack's activation (Keras: Dense(7*7*64, relu) + Reshape), or reshaped
     as it is with `project: false` when the code already has that size."""
 
-    start: list[int] = field(default_factory=lambda: [64, 7, 7])
-    project: bool = True
+    start: list[int] = field(default_factory=lambda: [64, 7, 7])   # [C, H, W] feature map the decoder's conv stack starts from
+    project: bool = True   # map the code onto `start` with a dense layer (false: reshape it as it is)
     dense_output: bool = False      # flatten the stack and map to the image with one dense layer
     layers: list[ConvLayer] = field(default_factory=lambda: [
         ConvLayer(filters=32, kernel=3, stride=2, padding="same", transpose=True),

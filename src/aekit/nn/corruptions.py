@@ -65,8 +65,8 @@ class GaussianNoiseConfig(CorruptionConfig):
     convention) and scales with the data range, so σ = 0.5 means the same
     noise on [-1, 1] data; `clip` keeps the noisy image a valid image."""
 
-    sigma: float = 0.5
-    clip: bool = True
+    sigma: float = 0.5   # noise standard deviation, in [0, 1] pixel units
+    clip: bool = True   # clip the noisy image to the data range
 
     def validate(self):
         if self.sigma < 0:
@@ -98,7 +98,7 @@ class MaskingConfig(_FractionConfig):
     """Masking noise (Vincent et al.): a fraction `p` of pixels, chosen
     independently, is set to the background value."""
 
-    p: float = 0.3
+    p: float = 0.3   # fraction of pixels set to the background
     module = Masking
 
 
@@ -116,7 +116,7 @@ class SaltPepperConfig(_FractionConfig):
     """A fraction `p` of pixels is replaced, half by the maximum (salt), half
     by the minimum (pepper) of the data range."""
 
-    p: float = 0.1
+    p: float = 0.1   # fraction of pixels replaced
     module = SaltPepper
 
 
@@ -133,5 +133,5 @@ class InputDropoutConfig(_FractionConfig):
     unchanged. Unlike masking it rescales, so it is dropout on the input layer
     rather than a model of missing pixels. Assumes background 0 ([0, 1] data)."""
 
-    p: float = 0.2
+    p: float = 0.2   # dropout probability
     module = InputDropout

@@ -74,8 +74,8 @@ class GaussianLikelihoodConfig(LikelihoodConfig):
     one σ learned by gradient descent (starting at `scale` or 1)."""
 
     activation: str = "identity"    # sigmoid for [0, 1] data, tanh for [-1, 1]
-    scale: float | None = None
-    learn_scale: bool = False
+    scale: float | None = None   # fixed sigma; null: plain squared error
+    learn_scale: bool = False   # learn one sigma
 
     def validate(self):
         check_activation(self.activation)

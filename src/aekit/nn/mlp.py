@@ -38,11 +38,11 @@ def mlp_layers(in_features: int, widths: list[int], activation: str, slope: floa
 
 @dataclass
 class _MLPOptions:
-    widths: list[int] | None = None
-    activation: str = "relu"
+    widths: list[int] | None = None   # hidden layer widths, from the image side
+    activation: str = "relu"   # hidden layers' activation (relu, leaky_relu, elu, tanh, sigmoid, ...)
     slope: float = 0.01          # negative slope for leaky_relu
     dropout: float = 0.0         # on hidden layers, training only
-    batch_norm: bool = False
+    batch_norm: bool = False   # batch normalisation after each hidden layer
 
     def validate(self):
         check_activation(self.activation)
@@ -55,7 +55,7 @@ class _MLPOptions:
 @ENCODERS.register("mlp")
 @dataclass
 class MLPEncoderConfig(_MLPOptions, EncoderConfig):
-    widths: list[int] | None = field(default_factory=lambda: [256, 128])
+    widths: list[int] | None = field(default_factory=lambda: [256, 128])   # hidden layer widths, image side first
 
     def build(self, input_shape: tuple[int, int, int]) -> "MLPEncoder":
         return MLPEncoder(self, input_shape)

@@ -44,9 +44,9 @@ class CircleMixtureConfig(PriorConfig):
     every dimension (the adversarial autoencoder paper's 2-d mixture; for
     more than 2 dimensions the rest are N(0, std²))."""
 
-    k: int = 10
-    radius: float = 4.0
-    std: float = 0.5
+    k: int = 10   # number of Gaussians
+    radius: float = 4.0   # radius of the circle of centres
+    std: float = 0.5   # each Gaussian's standard deviation
 
     def validate(self):
         if self.k <= 0:
@@ -89,8 +89,8 @@ class CircleMixture(Prior):
 class UniformConfig(PriorConfig):
     """Uniform on the cube [low, high]^dim."""
 
-    low: float = -1.0
-    high: float = 1.0
+    low: float = -1.0   # lower bound
+    high: float = 1.0   # upper bound
 
     def validate(self):
         if not self.low < self.high:

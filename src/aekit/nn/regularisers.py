@@ -22,7 +22,7 @@ from aekit.nn.registry import REGULARISERS
 @REGULARISERS.register("kl")
 @dataclass
 class KLConfig(RegulariserConfig):
-    beta: float = 1.0
+    beta: float = 1.0   # weight of the KL term (beta-VAE: > 1)
     warmup_steps: int = 0     # linear warm-up of beta from 0
 
     def validate(self):
@@ -65,7 +65,7 @@ class L1ActivityConfig(RegulariserConfig):
     activity_regularizer of a sparse autoencoder). Pair it with a ReLU code
     so that most units can sit at exactly zero."""
 
-    weight: float = 1e-3
+    weight: float = 1e-3   # weight of the L1 penalty
 
     def validate(self):
         if self.weight < 0:

@@ -24,13 +24,13 @@ from aekit.schema import from_dict, to_dict
 @dataclass
 class DataConfig:
     name: str | None = None              # built-in name or a path; null: the preset's
-    val_fraction: float = 0.1
-    image_size: list[int] | int | None = None
-    channels: int | None = None
+    val_fraction: float = 0.1   # share of the training images held out for validation (seeded by train.seed)
+    image_size: list[int] | int | None = None   # resize images to this (an int: square; [H, W]); null: as they are
+    channels: int | None = None   # 1 (grey) or 3 (RGB); null: as the data has them
     # Classes (indices or names) left out of / kept alone in train and validation;
     # the test split stays whole (anomaly detection; aekit.data.classes).
     exclude_classes: list[int | str] | None = None
-    only_classes: list[int | str] | None = None
+    only_classes: list[int | str] | None = None   # train on these classes alone (one-class setting)
 
     def validate(self):
         if not 0 <= self.val_fraction <= 0.9:
@@ -43,17 +43,17 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 128
-    eval_batch_size: int = 1024
-    optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
+    epochs: int = 10   # passes over the training images
+    batch_size: int = 128   # training images per step
+    eval_batch_size: int = 1024   # images per batch when validating and evaluating (no gradients)
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam"   # the optimiser (Adam, AdamW and SGD run torch's fused kernels)
+    lr: float = 1e-3   # learning rate
+    weight_decay: float = 0.0   # torch's weight_decay: an L2 penalty (adam, rmsprop, sgd), decoupled decay (adamw)
     momentum: float = 0.0                 # sgd and rmsprop
     # RMSprop's squared-gradient decay: torch's default 0.99; Keras's `rho` is 0.9,
     # and with 0.99 the first steps are far larger than a Keras model expects.
     rmsprop_alpha: float = 0.99
-    seed: int = 0
+    seed: int = 0   # seeds the weights, the data order, the validation split and the noise
     device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps
     threads: int | None = None            # CPU threads; null: torch's choice, capped at the usable CPUs
     compile: bool = False                 # torch.compile the loss (forward + backward); pays a compile first
@@ -94,8 +94,8 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
-    preset: str | None = None
-    description: str = ""
+    preset: str | None = None   # the preset the config started from (informational)
+    description: str = ""   # free text, shown by `aekit info`
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

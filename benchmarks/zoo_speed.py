@@ -1,0 +1,75 @@
+"""Each preset's training speed on this machine, for the model zoo (docs/zoo.md).
+
+    python benchmarks/zoo_speed.py                 # every preset, 6,000 images, 2 epochs each
+    python benchmarks/zoo_speed.py --only aae dae  # some presets
+
+Trains every preset with its own settings (model, optimiser, batch size) on
+the first `--images` training images of its own dataset for `--epochs`
+epochs, reads the training steps' img/s of the last epoch (`samples_per_s`:
+the steps alone, without validation and files), and projects the preset's
+full training: its dataset's training split x
+its epochs / that rate. A projection, not a timed full run: validation,
+image grids and checkpoints add to it, early stopping takes from it.
+Writes benchmarks/results/zoo-speed.md (read by scripts/make_docs.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aekit
+
+aekit.tune_cpu()   # as the aekit command does, before torch loads
+
+from aekit.api import train  # noqa: E402
+from aekit.data import load_dataset  # noqa: E402
+from aekit.fs import atomic_write_text  # noqa: E402
+from aekit.models.presets import preset_names  # noqa: E402
+from aekit.training.config import resolve_config  # noqa: E402
+from machine import cpu_name  # noqa: E402
+from quick import subset  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "zoo-speed.md"
+
+
+def measure(preset: str, images: int, epochs: int, folder: str) -> tuple[str, int, int, float]:
+    """(dataset, full training images, preset epochs, steps img/s on the subset)."""
+    config = resolve_config(preset)
+    data = config.data.name
+    train_images = len(load_dataset(data, val_fraction=config.data.val_fraction).train.images)
+    run = train(preset, data=subset(data, images, folder), epochs=epochs, seed=0, out=Path(folder) / preset,
+                sets=["train.early_stopping_patience=null", "train.grid_every=0"])
+    return data, train_images, config.train.epochs, run.history[-1]["samples_per_s"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", default=preset_names(), metavar="PRESET")
+    parser.add_argument("--images", type=int, default=6000)
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    command = "python benchmarks/zoo_speed.py" + (f" --images {args.images}" if args.images != 6000 else "") \
+        + (f" --epochs {args.epochs}" if args.epochs != 2 else "")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rows = ["| preset | data | training images | epochs | steps img/s | projected training minutes |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    with tempfile.TemporaryDirectory() as folder:
+        for preset in args.only:
+            data, n, epochs, rate = measure(preset, args.images, args.epochs, folder)
+            minutes = n * epochs / rate / 60
+            rows.append(f"| {preset} | {data} | {n:,} | {epochs} | {rate:,.0f} | {minutes:.1f} |")
+            print(rows[-1], flush=True)
+    text = (f"# zoo speed\n\n{stamp}, {cpu_name()}, aekit {aekit.__version__}; command: `{command}`\n\n"
+            f"Steps img/s: the last of {args.epochs} epochs on the first {args.images:,} training images of the "
+            "preset's dataset, the preset's own settings (early stopping off). Projected minutes: the preset's "
+            "training images x its epochs / that rate (training steps only: validation and files add to it).\n\n"
+            + "\n".join(rows) + "\n")
+    atomic_write_text(RESULTS, text)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
