@@ -1,6 +1,6 @@
 """Each preset's training speed on this machine, for the model zoo (docs/zoo.md).
 
-    python benchmarks/zoo_speed.py                 # every preset, 6,000 images, 2 epochs each
+    python benchmarks/zoo_speed.py                 # every preset, 3,000 images, 2 epochs each
     python benchmarks/zoo_speed.py --only aae dae  # some presets
 
 Trains every preset with its own settings (model, optimiser, batch size) on
@@ -16,6 +16,7 @@ Writes benchmarks/results/zoo-speed.md (read by scripts/make_docs.py).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,12 +49,13 @@ def measure(preset: str, images: int, epochs: int, folder: str) -> tuple[str, in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=preset_names(), metavar="PRESET")
-    parser.add_argument("--images", type=int, default=6000)
+    parser.add_argument("--images", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    command = "python benchmarks/zoo_speed.py" + (f" --images {args.images}" if args.images != 6000 else "") \
+    command = "python benchmarks/zoo_speed.py" + (f" --images {args.images}" if args.images != 3000 else "") \
         + (f" --epochs {args.epochs}" if args.epochs != 2 else "")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load_before = os.getloadavg()[0]
     rows = ["| preset | data | training images | epochs | steps img/s | projected training minutes |",
             "| --- | --- | --- | --- | --- | --- |"]
     with tempfile.TemporaryDirectory() as folder:
@@ -62,7 +64,9 @@ def main() -> None:
             minutes = n * epochs / rate / 60
             rows.append(f"| {preset} | {data} | {n:,} | {epochs} | {rate:,.0f} | {minutes:.1f} |")
             print(rows[-1], flush=True)
-    text = (f"# zoo speed\n\n{stamp}, {cpu_name()}, aekit {aekit.__version__}; command: `{command}`\n\n"
+    # Other processes on the machine slow every figure; the load says how busy it was.
+    load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    text = (f"# zoo speed\n\n{stamp}, {cpu_name()}, aekit {aekit.__version__}; command: `{command}`; {load}\n\n"
             f"Steps img/s: the last of {args.epochs} epochs on the first {args.images:,} training images of the "
             "preset's dataset, the preset's own settings (early stopping off). Projected minutes: the preset's "
             "training images x its epochs / that rate (training steps only: validation and files add to it).\n\n"
