@@ -102,6 +102,12 @@ def test_the_parser_takes_only_marked_blocks():
         ("bash", 1, "echo one\n"), ("python", 12, "print('two')\n")]
 
 
+def test_the_guides_are_collected():
+    # Guards against a parser change that silently collects nothing (no file, no test, no failure).
+    names = {path.name for path in files_with_blocks()}
+    assert {"getting-started.md", "custom-model.md", "training.md"} <= names, names
+
+
 @pytest.mark.parametrize("path", files_with_blocks(), ids=lambda p: str(p.relative_to(REPO)))
 def test_doc_blocks_run(path: Path, tmp_path: Path):
     env = block_env()
