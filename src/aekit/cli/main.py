@@ -187,7 +187,7 @@ def evaluate(run, data, split, nll_samples, anomaly_class, normal_class, weights
 
         written = report_or_warn(run)
         if written is not None:
-            click.echo(f"report: {written}", err=as_json)   # stdout stays pure JSON under --json
+            click.echo(f"report: {written}", err=True)   # stdout holds the table (or the JSON) alone
 
 
 @cli.command()
