@@ -70,7 +70,8 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     \b
     The run folder holds config.yaml, metrics.jsonl, model.safetensors +
     model.json, best.safetensors (the best validation epoch), checkpoint/,
-    images/epoch_NNN.png (originals above reconstructions) and loss.png.
+    images/epoch_NNN.png (originals above reconstructions), loss.png and
+    report.html (the run on one page: `aekit report`).
     `--resume RUN_DIR [--epochs N]` continues a run exactly from its checkpoint
     (a run that stopped early trains on only when --epochs raises its length).
     Under `torchrun --nproc-per-node N -m aekit train ...` it trains with DDP.
