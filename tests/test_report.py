@@ -176,3 +176,19 @@ def test_report_and_compare_page_in_a_real_browser(runs, compare_page):
     with chromium_page() as browser:
         _look(browser, runs["ae"][0] / "report.html", "report", 6)
         _look(browser, compare_page, "compare", 1)
+
+
+def test_bad_input_is_one_line(runs, tmp_path):
+    def one_line(*args, needle):
+        result = _cli(*args)
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("aekit: error: ") and needle in lines[0], result.stderr
+
+    one_line("report", tmp_path / "nothing", needle="is not a run folder")
+    one_line("report", runs["ae"][0], runs["vae"][0], needle="name it with -o FILE.html")
+    broken = tmp_path / "broken"
+    shutil.copytree(runs["ae"][0], broken, ignore=shutil.ignore_patterns("checkpoint"))
+    (broken / "metrics.jsonl").write_text('{"epoch": 1, "train_')
+    one_line("report", broken, needle="metrics.jsonl is not valid JSON")
+    assert (broken / "report.html").read_text() == (runs["ae"][0] / "report.html").read_text()   # untouched

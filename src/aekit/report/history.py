@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from aekit.errors import AekitError
+
+
+def _json(path: Path, text: str, lines: bool = False):
+    try:
+        return [json.loads(line) for line in text.splitlines() if line.strip()] if lines else json.loads(text)
+    except ValueError as err:
+        raise AekitError(f"{path} is not valid JSON ({err}): it was not written by aekit, or was cut short") from None
+
 
 def read_history(run_dir: Path) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _json(path, path.read_text(encoding="utf-8"), lines=True)
 
 
 def read_evaluation(run_dir: Path | None) -> dict | None:
     """RUN/evaluation.json (written by `aekit evaluate`), or None."""
     path = Path(run_dir) / "evaluation.json" if run_dir is not None else None
-    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
+    return _json(path, path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
 
 
 def validated(history: list[dict]) -> list[dict]:

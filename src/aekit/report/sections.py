@@ -162,9 +162,12 @@ def latent_map(s: Subject) -> str:
 
 def evaluation(record: dict) -> str:
     """The evaluation record's tables (aekit evaluate's), the model beside PCA where it has one."""
-    parts = [html.table(header, [[str(row[0]), *(format_number(v) for v in row[1:])] for row in rows])
-             for header, rows in table_blocks(record)]
-    return html.note(heading(record) + " (RUN/evaluation.json)") + "".join(parts)
+    try:
+        parts = [html.table(header, [[str(row[0]), *(format_number(v) for v in row[1:])] for row in rows])
+                 for header, rows in table_blocks(record)]
+        return html.note(heading(record) + " (RUN/evaluation.json)") + "".join(parts)
+    except (KeyError, TypeError) as err:   # a record of another version, or edited by hand
+        return html.note(f"not shown: evaluation.json lacks {err}; run `aekit evaluate RUN` again")
 
 
 def timings(history: list[dict]) -> str:
