@@ -50,6 +50,8 @@ class Subject:
 def run_sections(s: Subject) -> list[Section]:
     """The sections that apply to this run, in reading order."""
     two_d = s.model.code_dim >= 2   # the map and the grid need a plane
+    # (title, builder, whether it needs the run's images: a plain AE samples from its training codes,
+    # and its manifold spans them; a VAE's 2-d manifold is the prior's quantiles)
     builders: list[tuple[str, Callable[[Subject], str], bool]] = [
         ("Loss curves", loss_curves, False),
         ("Reconstructions", reconstructions, True),
