@@ -13,7 +13,8 @@ from aekit.fs import atomic_write_text
 from aekit.report import html
 from aekit.report.html import Section
 from aekit.report.plots import loss_figure, png_bytes
-from aekit.report.history import best_epoch, mean_rate, parameter_count, read_evaluation, read_history, total_seconds, validated
+from aekit.report.history import (best_epoch, mean_rate, parameter_count, read_evaluation, read_history,
+                                  total_seconds, validated)
 
 # Evaluation figures shown where at least one run has them: (column, path in evaluation.json).
 EVALUATION_COLUMNS = (("test sq. error / image", ("reconstruction", "model", "sse")),
@@ -32,22 +33,28 @@ def compare(runs: list[str | Path], out: str | Path) -> Path:
     rows = [_summary(folder) for folder in folders]
     histories = {name: row["history"] for name, row in zip(names, rows) if row["history"]}
     units = {row["unit"] for row in rows}
-    unit = next(iter(units)) if len(units) == 1 else ""
-    evaluated = [(col, key) for col, key in EVALUATION_COLUMNS if any(_dig(r["evaluation"], key) is not None for r in rows)]
+    evaluated = [(col, key) for col, key in EVALUATION_COLUMNS
+                 if any(_dig(r["evaluation"], key) is not None for r in rows)]
     header = ["run", "model", "data", "epochs", "final val loss", "best val loss (epoch)", "parameters",
               "training time (s)", "images/s", *(col for col, _ in evaluated)]
     table = [[name, r["model"], r["data"], r["epochs"], r["final"], r["best"], f"{r['params']:,}", r["seconds"],
               r["rate"], *(_cell(_dig(r["evaluation"], key)) for _, key in evaluated)]
              for name, r in zip(names, rows)]
-    note = "" if unit else html.note("the runs' losses are in different units: " + ", ".join(sorted(units)))
-    sections = [Section("Metrics", html.table(header, table), wide=True),
-                Section("Loss curves", note + html.image(png_bytes(loss_figure(histories, unit)), "loss curves of every run",
-                                                         "train (dashed) and validation (solid) loss per epoch, "
-                                                         "one colour a run"))]
-    subtitle = f"{len(folders)} runs: " + ", ".join(str(f) for f in folders) + f"; written {time.strftime('%Y-%m-%d %H:%M')}"
+    sections = [Section("Metrics", html.table(header, table), wide=True), Section("Loss curves", _curves(histories, units))]
+    subtitle = (f"{len(folders)} runs: " + ", ".join(str(f) for f in folders)
+                + f"; written {time.strftime('%Y-%m-%d %H:%M')}")
     out = Path(out)
     atomic_write_text(out, html.page("Runs compared", subtitle, sections))
     return out
+
+
+def _curves(histories: dict[str, list[dict]], units: set[str]) -> str:
+    if not histories:
+        return html.note("no run has finished an epoch")
+    note = "" if len(units) == 1 else html.note("the runs' losses are in different units: " + ", ".join(sorted(units)))
+    picture = png_bytes(loss_figure(histories, next(iter(units)) if len(units) == 1 else ""))
+    return note + html.image(picture, "loss curves of every run",
+                             "train (dashed) and validation (solid) loss per epoch, one colour a run")
 
 
 def _names(folders: list[Path]) -> list[str]:

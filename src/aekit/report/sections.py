@@ -176,7 +176,8 @@ def timings(history: list[dict]) -> str:
     if not history:
         return html.note("no epoch finished")
     total, rate = total_seconds(history), mean_rate(history)
-    summary = f"{len(history)} epoch{'s' if len(history) > 1 else ''} in {total:.1f} s ({total / len(history):.2f} s an epoch, validation included)"
+    summary = (f"{len(history)} epoch{'s' if len(history) > 1 else ''} in {total:.1f} s "
+               f"({total / len(history):.2f} s an epoch, validation included)")
     summary += f"; training throughput {rate:,.0f} images/s on average" if rate is not None else ""
     rows = [[str(m["epoch"]), f"{m['train_loss']:.4f}", f"{m['val_loss']:.4f}" if "val_loss" in m else "",
              f"{m.get('seconds', float('nan')):.2f}", f"{m.get('samples_per_s', float('nan')):,.0f}"]
