@@ -86,7 +86,7 @@ def test_readme_quickstart_trains_offline_and_leaves_the_promised_run_folder(tmp
     assert folder.rstrip("/") == out
     run = tmp_path / out
     assert set(entries) == {"config.yaml", "metrics.jsonl", "model.safetensors", "model.json", "best.safetensors",
-                            "best.json", "checkpoint/", "images/epoch_NNN.png", "loss.png"}
+                            "best.json", "checkpoint/", "images/epoch_NNN.png", "loss.png", "report.html"}
     for entry in entries:
         if entry.endswith("/"):
             assert (run / entry).is_dir() and any((run / entry).iterdir()), entry

@@ -4,6 +4,7 @@
     run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
     model = aekit.load(run.dir)          # numpy in, numpy out: encode, decode, reconstruct, sample, ...
     figures = aekit.evaluate(run.dir)   # also written to run.dir/evaluation.json
+    aekit.report(run.dir)               # run.dir/report.html (aekit.train writes it too)
     aekit.sweep("dense-ae-32", sets=["model.bottleneck.dim=2,5,10"], epochs=3)
 
 The names below load on first use, so `import aekit.nn` (or the CLI's
@@ -30,10 +31,15 @@ _EXPORTS = {
     "tune_cpu": "aekit.cpu",
     "sweep": "aekit.sweeps",
 }
-__all__ = sorted(_EXPORTS) + ["__version__"]
+# Callable packages: `aekit.report(run)` writes a run's HTML report
+# (aekit/report/__init__.py says why the package itself is the function).
+_CALLABLE_PACKAGES = {"report": "aekit.report"}
+__all__ = sorted([*_EXPORTS, *_CALLABLE_PACKAGES]) + ["__version__"]
 
 
 def __getattr__(name):
+    if name in _CALLABLE_PACKAGES:
+        return import_module(_CALLABLE_PACKAGES[name])
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'aekit' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
     run = aekit.train("fashion-ae", data="digits-sample", epochs=2)
     run.dir, run.history[-1]["val_loss"], run.model
+    run.report                           # run.dir/report.html, written at the end
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Run:
     model: Autoencoder
     dataset: Dataset
     history: list[dict]
+    report: Path | None = None    # RUN/report.html, written at the end of the run (None: not written)
 
 
 def seed_everything(seed: int) -> None:
@@ -141,4 +143,9 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
             trainer.state.stopped_early, trainer.state.bad_epochs = False, 0
     history = trainer.fit()
     distributed.finish()
-    return Run(run_dir, cfg, trainer.model, dataset, history)
+    run = Run(run_dir, cfg, trainer.model, dataset, history)
+    if run_dir is not None and distributed.is_main():
+        from aekit.report.run_page import report_or_warn
+
+        run.report = report_or_warn(run)
+    return run

@@ -26,11 +26,11 @@ class DataSource:
     channels: int | None = None
     exact: bool = True        # False: the split is carved with defaults, not the run's own
 
-    def load(self):
+    def load(self, download: bool = True):
         from aekit.data import load_dataset
 
         return load_dataset(self.name, val_fraction=self.val_fraction, seed=self.seed,
-                            image_size=self.image_size, channels=self.channels)
+                            image_size=self.image_size, channels=self.channels, download=download)
 
     def describe(self) -> str:
         split = f"val_fraction {self.val_fraction}, seed {self.seed}"

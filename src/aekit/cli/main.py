@@ -70,7 +70,8 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     \b
     The run folder holds config.yaml, metrics.jsonl, model.safetensors +
     model.json, best.safetensors (the best validation epoch), checkpoint/,
-    images/epoch_NNN.png (originals above reconstructions) and loss.png.
+    images/epoch_NNN.png (originals above reconstructions), loss.png and
+    report.html (the run on one page: `aekit report`).
     `--resume RUN_DIR [--epochs N]` continues a run exactly from its checkpoint
     (a run that stopped early trains on only when --epochs raises its length).
     Under `torchrun --nproc-per-node N -m aekit train ...` it trains with DDP.
@@ -104,6 +105,8 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
     last = run.history[-1]
     val = f", val_loss {last['val_loss']:.4f}" if "val_loss" in last else ""
     click.echo(f"trained {run.config.preset or 'model'} for {last['epoch']} epochs{val}; run folder: {run.dir}")
+    if run.report is not None:
+        click.echo(f"report: {run.report}")
 
 
 @cli.command()
@@ -169,6 +172,7 @@ def evaluate(run, data, split, nll_samples, anomaly_class, normal_class, weights
     shared among the processes, with the figures of one process.
     """
     import json
+    import os
 
     from aekit.evaluation import evaluate as evaluate_job, format_table
     from aekit.training.distributed import is_main
@@ -179,6 +183,12 @@ def evaluate(run, data, split, nll_samples, anomaly_class, normal_class, weights
     if not is_main():   # under torchrun, rank 0 speaks
         return
     click.echo(json.dumps(record, indent=2) if as_json else format_table(record), nl=as_json)
+    if os.path.isdir(run):   # a run folder's report shows evaluation.json: refresh it
+        from aekit.report.run_page import report_or_warn
+
+        written = report_or_warn(run)
+        if written is not None:
+            click.echo(f"report: {written}", err=True)   # stdout holds the table (or the JSON) alone
 
 
 @cli.command()
@@ -213,7 +223,7 @@ def datasets():
 # Commands kept in modules of their own register themselves on `cli`: the
 # jobs on a trained model (reconstruct, encode, ...), `aekit export` and
 # `aekit compress` / `aekit decompress`.
-from aekit.cli import codec, export, jobs  # noqa: E402,F401
+from aekit.cli import codec, export, jobs, report  # noqa: E402,F401
 
 
 def main(argv=None):

@@ -9,6 +9,8 @@
     images/epoch_NNN.png originals (upper row of each pair) above reconstructions
     loss.png             train and validation loss curves (redrawn at most
                          every PLOT_EVERY_S seconds, and at the end of the run)
+And after the last epoch, written by aekit.train rather than this callback:
+    report.html          the run on one page (aekit/report/run_page.py)
 """
 
 from __future__ import annotations

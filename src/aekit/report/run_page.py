@@ -1,0 +1,101 @@
+"""`aekit.report(run)`: RUN/report.html, one self-contained page about a run
+(the sections: aekit/report/sections.py)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aekit.errors import AekitError
+from aekit.fs import atomic_write_text
+from aekit.report import html
+from aekit.report.history import parameter_count, read_evaluation, read_history
+from aekit.report.sections import Subject, run_sections
+
+REPORT_NAME = "report.html"
+
+
+def report(run: Any, out: str | Path | None = None, data: Any = None) -> Path:
+    """Write the HTML report of `run` (a run folder, or the Run that
+    `aekit.train` returned) to `out` (default RUN/report.html); return its path.
+    The pictures use the run's own dataset (or `data`, an aekit Dataset); if it
+    cannot be loaded offline, those sections say why and the rest is written."""
+    in_training = getattr(getattr(run, "model", None), "training", False)   # a Run's model: its mode is kept
+    try:
+        subject_args, run_dir = _open(run, data)
+        if out is None:
+            if run_dir is None:
+                raise AekitError("this run has no folder (trained with save=False): give out=FILE.html for its report")
+            out = run_dir / REPORT_NAME
+        out = Path(out)
+        with tempfile.TemporaryDirectory(prefix="aekit-report-") as tmp:
+            subject = Subject(**subject_args, workdir=Path(tmp))
+            sections = run_sections(subject)
+    finally:
+        if in_training:
+            run.model.train()
+    model = subject.model
+    title = f"{run_dir.name if run_dir is not None else 'run'}: report"
+    text = html.page(title, describe(model, subject.history), sections)
+    atomic_write_text(out, text)
+    return out
+
+
+def _open(run: Any, data: Any) -> tuple[dict, Path | None]:
+    """The report's ingredients from a run folder or a Run (its model and data already in memory)."""
+    from aekit.api import Run
+    from aekit.apps.model import load
+
+    if isinstance(run, Run):
+        device = str(next(run.model.parameters()).device)
+        model, run_dir = load(run, device=device), run.dir
+        config_yaml, history, dataset = run.config.to_yaml(), run.history, data or run.dataset
+    else:
+        run_dir = Path(run)
+        if not (run_dir / "config.yaml").is_file() or not (run_dir / "model.safetensors").is_file():
+            raise AekitError(f"{run_dir} is not a run folder (no config.yaml and model.safetensors): "
+                             "give a folder written by `aekit train`")
+        model = load(run_dir)
+        config_yaml, history, dataset = (run_dir / "config.yaml").read_text(encoding="utf-8"), read_history(run_dir), data
+    problem = ""
+    if dataset is None:
+        dataset, problem = _load_data(model)
+    return dict(model=model, config_yaml=config_yaml, history=history, dataset=dataset, data_problem=problem,
+                evaluation=read_evaluation(run_dir)), run_dir
+
+
+def _load_data(model):
+    """(the run's dataset, "") or (None, why it could not be loaded), offline: a report downloads nothing."""
+    source = model.data
+    if source is None:
+        return None, "the model names no training data"
+    try:
+        return source.load(download=False), ""
+    except (AekitError, OSError, ValueError) as err:
+        return None, f"the run's data ({source.name}) could not be loaded: {err}"
+
+
+def describe(model, history: list[dict]) -> str:
+    """One line under the title: what was trained, on what, for how long, when."""
+    source = model.data
+    data = f" on {source.name}" if source is not None else ""
+    epochs = f", {history[-1]['epoch']} epoch{'s' if history[-1]['epoch'] > 1 else ''}" if history else ""
+    return (f"{model.kind} with a {model.code_dim}-d code, images {list(model.input_shape)}, "
+            f"{parameter_count(model):,} parameters{data}{epochs}; report written {time.strftime('%Y-%m-%d %H:%M')}")
+
+
+def report_or_warn(run) -> Path | None:
+    """After a training run (a Run) or an evaluation (a run folder): the
+    report, or one warning line if it could not be written. The run folder is
+    complete either way, so no error of the report's, whatever its kind, may
+    fail the job."""
+    run_dir = Path(run.dir if hasattr(run, "dir") else run)
+    try:
+        return report(run)
+    except Exception as err:   # noqa: BLE001: see above
+        print(f"aekit: warning: {run_dir / REPORT_NAME} not written ({type(err).__name__}: {err}); the run is "
+              f"complete: `aekit report {run_dir}` retries", file=sys.stderr)
+        return None
