@@ -29,6 +29,7 @@ _EXPORTS = {
     "list_presets": "aekit.models.presets",
     "tune_cpu": "aekit.cpu",
     "sweep": "aekit.sweeps",
+    "explore": "aekit.serve",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
