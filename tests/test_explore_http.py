@@ -3,7 +3,7 @@ kind of malformed request answered 4xx with a one-line JSON message and no trace
 no file served outside its assets, still healthy after 1,000 bad requests; and the
 `aekit explore` command's address (127.0.0.1 unless told, a warning when told otherwise).
 
-One run for the module: the fashion-ae preset (the TF2 tutorial's MLP 784-256-128-20)
+One run for the module: the dense-ae-25-elu preset (the Keras tutorial's Dense 784-25-784)
 trained 2 epochs on digits-sample, explored on digits-sample's 1,000 test images, served
 by `aekit explore RUN` in a process of its own, as a user runs it: the clients' threads
 then do not share its interpreter (tests/test_explore_browser.py serves from a thread)."""
@@ -81,8 +81,8 @@ def wait_for_page(process: subprocess.Popen, url: str, seconds: float = 120) -> 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("explore") / "fashion-ae"
-    aekit.train("fashion-ae", data="digits-sample", epochs=2, seed=0, out=out)
+    out = tmp_path_factory.mktemp("explore") / "dense-ae-25-elu"
+    aekit.train("dense-ae-25-elu", data="digits-sample", epochs=2, seed=0, out=out)
     return out
 
 
@@ -134,8 +134,8 @@ def test_the_page_and_its_assets_are_served(server, info):
     for name, kind in (("app.js", "javascript"), ("style.css", "css")):
         asset = httpx.get(f"{server.url}static/{name}")
         assert asset.status_code == 200 and kind in asset.headers["content-type"]
-    # the tutorial MLP's 20-d codes: 8 sliders along the leading principal axes, a 2-d map of the test images
-    assert info["code_dim"] == 20 and info["axes"]["kind"] == "pca" and len(info["axes"]["low"]) == 8
+    # the tutorial MLP's 25-d codes: 8 sliders along the leading principal axes, a 2-d map of the test images
+    assert info["code_dim"] == 25 and info["axes"]["kind"] == "pca" and len(info["axes"]["low"]) == 8
     latent_map = httpx.get(server.url + "api/map").json()
     assert len(latent_map["x"]) == len(latent_map["y"]) == len(latent_map["labels"]) == info["points"] == 1000
 

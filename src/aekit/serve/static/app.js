@@ -126,6 +126,7 @@ function drawMap() {
     const [px, py] = toScreen(v, mark[0], mark[1]);
     ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
     ctx.beginPath(); ctx.arc(px, py, 6, 0, 2 * Math.PI); ctx.stroke();
+    if (name === "selected") continue;      // a ring alone: A, B and the upload are named
     ctx.fillStyle = "#000"; ctx.font = "bold 12px system-ui";
     ctx.fillText(name, px + 8, py - 8);
   }
