@@ -333,3 +333,18 @@ def test_aekit_explore_port_in_use_is_one_line(run_dir):
     assert process.returncode == 2
     assert err.strip() == f"aekit: error: port {port} on 127.0.0.1 is in use: choose another with --port " \
                           f"(or --port 0 for any free one)"
+
+
+def test_a_model_whose_data_is_not_here_is_explored_with_the_offline_digits(run_dir, tmp_path, monkeypatch):
+    """As `aekit explore pretrained:NAME` on a fresh install, offline: the model names MNIST,
+    which is not downloaded; the explorer takes digits-sample instead and says why."""
+    from aekit.apps.model import Model
+    from aekit.serve.state import dataset_for
+
+    named_mnist = Model(aekit.load(run_dir).autoencoder, None, {"data": {"name": "mnist"}})
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))          # empty; AEKIT_OFFLINE=1 (conftest)
+    dataset, note = dataset_for(named_mnist, None)
+    assert dataset.name == "digits-sample" and len(dataset.test) == 1000
+    assert note.startswith("exploring with digits-sample") and "mnist" in note and "not found" in note
+    dataset, note = dataset_for(named_mnist, "digits-sample")    # asked for: no note
+    assert dataset.name == "digits-sample" and note is None

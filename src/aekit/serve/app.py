@@ -132,7 +132,8 @@ def app(explorer: Explorer) -> Any:
         model = explorer.model
         return {
             "model": repr(model), "kind": model.kind, "code_dim": model.code_dim,
-            "input_shape": list(model.input_shape), "data": explorer.dataset_name, "points": len(explorer),
+            "input_shape": list(model.input_shape), "data": explorer.dataset_name, "data_note": explorer.note,
+            "points": len(explorer),
             "classes": explorer.classes,
             "axes": {"kind": axes.kind, "origin": axes.origin.tolist(), "directions": axes.directions.tolist(),
                      "low": axes.low.tolist(), "high": axes.high.tolist()},

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import ipaddress
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -73,14 +74,18 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{host}:{port}/"
 
 
-def build(source: Any, data: str | None = None) -> Any:
-    """The explorer's ASGI app for `source`: an `aekit.Model`, or anything `aekit.load` takes."""
+def build(source: Any, data: str | None = None, warn: Callable[[str], None] | None = None) -> Any:
+    """The explorer's ASGI app for `source`: an `aekit.Model`, or anything `aekit.load` takes.
+    `warn` gets a line when the model's own data could not be had (see state.dataset_for)."""
     from aekit.apps.model import Model, load
     from aekit.serve.app import app
     from aekit.serve.state import Explorer, dataset_for
 
     model = source if isinstance(source, Model) else load(source)
-    return app(Explorer(model, dataset_for(model, data)))
+    dataset, note = dataset_for(model, data)
+    if note is not None:
+        (warn or (lambda line: print(line, file=sys.stderr)))(f"aekit: warning: {note}")
+    return app(Explorer(model, dataset, note))
 
 
 @contextlib.contextmanager
@@ -117,7 +122,7 @@ def explore(source: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, dat
         (warn or echo)(f"aekit: warning: {warning}")
     sock = bind(host, port)
     try:
-        asgi = build(source, data)
+        asgi = build(source, data, warn or echo)
         url = url_of(sock)
         echo(f"aekit explorer: {url}  (Ctrl-C stops it)")
         if open_browser:

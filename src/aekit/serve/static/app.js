@@ -265,7 +265,8 @@ async function start() {
     [state.info, state.map] = await Promise.all([getJSON("/api/info"), getJSON("/api/map")]);
   } catch (error) { report(error); return; }
   const { info } = state;
-  $("model-info").textContent = `${info.model}; ${info.points} test images of ${info.data}`;
+  $("model-info").textContent = `${info.model}; ${info.points} test images of ${info.data}` +
+    (info.data_note ? ` (${info.data_note})` : "");
   $("map-hint").textContent += info.axes.kind === "pca" ? " Axes: the two leading principal axes of the codes." : "";
   buildSliders();
   state.view = mapView();
