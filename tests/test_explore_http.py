@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import math
 import os
 import socket
 import statistics
@@ -348,3 +347,36 @@ def test_a_model_whose_data_is_not_here_is_explored_with_the_offline_digits(run_
     assert note.startswith("exploring with digits-sample") and "mnist" in note and "not found" in note
     dataset, note = dataset_for(named_mnist, "digits-sample")    # asked for: no note
     assert dataset.name == "digits-sample" and note is None
+
+
+def test_neighbours_are_the_nearest_test_codes(server, run_dir):
+    """/api/points/i's neighbours against a brute-force distance over the model's own codes
+    of the same 1,000 test images (digits-sample's test split, in order)."""
+    codes = aekit.load(run_dir).encode(aekit.load_dataset("digits-sample").test.images)
+    for i in (0, 123, 999):
+        point = httpx.get(f"{server.url}api/points/{i}").json()
+        assert np.allclose(point["code"], codes[i].numpy(), atol=1e-5)
+        distances = torch.cdist(codes[i:i + 1].double(), codes.double())[0]
+        distances[i] = float("inf")                                 # itself is not its own neighbour
+        expected = distances.argsort()[:8].tolist()
+        assert [n["index"] for n in point["neighbours"]] == expected
+        assert np.allclose([n["distance"] for n in point["neighbours"]], distances[expected].numpy(), atol=1e-3)
+
+
+def test_slider_axes_are_the_code_dimensions_for_2d_codes_and_principal_axes_above():
+    from aekit.serve.state import Axes
+
+    generator = torch.Generator().manual_seed(0)
+    flat = torch.randn(500, 2, generator=generator) * torch.tensor([3.0, 0.5]) + 1
+    axes = Axes.fit(flat)
+    assert axes.kind == "code" and torch.equal(axes.directions, torch.eye(2)) and torch.equal(axes.origin, torch.zeros(2))
+    assert torch.equal(axes.low, flat.amin(0)) and torch.equal(axes.high, flat.amax(0))
+    # 20-d codes varying mostly along one direction: PC 1 is that direction, 8 orthonormal axes
+    direction = torch.nn.functional.normalize(torch.randn(20, generator=generator), dim=0)
+    codes = torch.randn(500, 1, generator=generator) * 5 * direction + torch.randn(500, 20, generator=generator) * 0.1
+    axes = Axes.fit(codes)
+    assert axes.kind == "pca" and axes.directions.shape == (8, 20)
+    assert torch.allclose(axes.directions @ axes.directions.T, torch.eye(8), atol=1e-5)
+    assert abs(float(axes.directions[0] @ direction)) > 0.999
+    t = axes.project(codes)
+    assert torch.allclose(axes.low, t.amin(0), atol=1e-5) and torch.allclose(axes.high, t.amax(0), atol=1e-5)
