@@ -274,6 +274,15 @@ def test_path_traversal_is_refused(server):
         assert b"root:" not in body and b"import" not in body and b"Traceback" not in body, path
 
 
+def test_a_request_for_another_host_name_is_refused(server):
+    """DNS rebinding: a page at evil.example, its name pointed at 127.0.0.1, sends Host: evil.example."""
+    for host in ("evil.example", "evil.example:8765", "127.0.0.1.evil.example", ""):
+        response = httpx.get(server.url + "api/info", headers={"host": host})
+        assert_json_error(response, 400)
+    for host in (f"127.0.0.1:{server.port}", f"localhost:{server.port}", "LOCALHOST", f"[::1]:{server.port}"):
+        assert httpx.get(server.url + "api/info", headers={"host": host}).status_code == 200, host
+
+
 def test_still_healthy_after_1000_malformed_requests(server, info):
     cases = [case for case in malformed_requests(info) if case[3] != 413]   # the big bodies: covered above
     statuses = []

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from aekit.apps import codes as code_space
 from aekit.errors import AekitError
 from aekit.serve.limits import (MAX_BODY_BYTES, MAX_CODE_VALUES, MAX_NEIGHBOURS, MAX_STEPS, MAX_UPLOAD_PIXELS,
-                                BodyLimit, BodyTooLarge, RequestError, read_upload)
+                                BodyLimit, BodyTooLarge, HostCheck, RequestError, read_upload)
 from aekit.serve.requests import DecodeRequest, InterpolateRequest, NeighboursRequest
 from aekit.serve.state import CODE_RADIUS_FACTOR, Explorer, png
 
@@ -86,8 +86,9 @@ def _codes(explorer: Explorer, *codes: list[float]) -> torch.Tensor:
         raise RequestError(422, str(err)) from None
 
 
-def app(explorer: Explorer) -> Any:
-    """The ASGI application over `explorer`: FastAPI inside a request-body limit."""
+def app(explorer: Explorer, hosts: tuple[str, ...] | None = None) -> Any:
+    """The ASGI application over `explorer`: FastAPI inside a request-body limit and, given
+    `hosts`, a check that the Host header names one of them (see limits.HostCheck)."""
     assets = _assets()
     api = FastAPI(title="aekit explorer", docs_url=None, redoc_url=None, openapi_url=None)
     index = Annotated[int, Path(ge=0, le=len(explorer) - 1)]
@@ -190,4 +191,4 @@ def app(explorer: Explorer) -> Any:
                 "input": _data_url(batch.float() / 255), "reconstruction": _data_url(recon.float() / 255),
                 "neighbours": explorer.neighbours(code[0], 8)}
 
-    return BodyLimit(api)
+    return HostCheck(BodyLimit(api), hosts) if hosts is not None else BodyLimit(api)

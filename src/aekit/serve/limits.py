@@ -52,7 +52,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await self.refuse(send, 413 if length.isdigit() else 400,
+            return await refuse(send, 413 if length.isdigit() else 400,
                                      f"request body over the {self.limit // 2**20} MiB limit" if length.isdigit()
                                      else "malformed Content-Length header")
         received = 0
@@ -68,12 +68,37 @@ class BodyLimit:
 
         await self.app(scope, counted, send)
 
-    async def refuse(self, send, status: int, message: str) -> None:
-        body = error_body(message)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+
+async def refuse(send, status: int, message: str) -> None:
+    """Answers a request with `status` and {"error": message}, and closes the connection."""
+    body = error_body(message)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+class HostCheck:
+    """ASGI middleware: only requests whose Host header names one of `hosts` (any port).
+
+    On the loopback this stops DNS rebinding: a web page whose own name the
+    attacker points at 127.0.0.1 would otherwise reach the explorer from the
+    browser of the machine it runs on, as its own origin."""
+
+    def __init__(self, app, hosts: tuple[str, ...] = LOOPBACK_NAMES):
+        self.app, self.hosts = app, {h.lower() for h in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
+            name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+            if name not in self.hosts:
+                return await refuse(send, 400, f"Host {host[:100]!r} is not this server's: open it as "
+                                               f"http://127.0.0.1:PORT/ (or localhost)")
+        await self.app(scope, receive, send)
 
 
 def read_upload(data: bytes, shape: tuple[int, int, int]) -> tuple[np.ndarray, list[int]]:

@@ -74,9 +74,12 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{host}:{port}/"
 
 
-def build(source: Any, data: str | None = None, warn: Callable[[str], None] | None = None) -> Any:
+def build(source: Any, data: str | None = None, warn: Callable[[str], None] | None = None,
+          host: str = DEFAULT_HOST) -> Any:
     """The explorer's ASGI app for `source`: an `aekit.Model`, or anything `aekit.load` takes.
-    `warn` gets a line when the model's own data could not be had (see state.dataset_for)."""
+    `warn` gets a line when the model's own data could not be had (see state.dataset_for).
+    Served on a loopback `host`, it answers only requests addressed to the loopback's names
+    (limits.HostCheck); on any other, whatever name the machine is reached by."""
     from aekit.apps.model import Model, load
     from aekit.serve.app import app
     from aekit.serve.state import Explorer, dataset_for
@@ -85,7 +88,9 @@ def build(source: Any, data: str | None = None, warn: Callable[[str], None] | No
     dataset, note = dataset_for(model, data)
     if note is not None:
         (warn or (lambda line: print(line, file=sys.stderr)))(f"aekit: warning: {note}")
-    return app(Explorer(model, dataset, note))
+    from aekit.serve.limits import LOOPBACK_NAMES
+
+    return app(Explorer(model, dataset, note), LOOPBACK_NAMES if is_loopback(host) else None)
 
 
 @contextlib.contextmanager
@@ -122,7 +127,7 @@ def explore(source: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, dat
         (warn or echo)(f"aekit: warning: {warning}")
     sock = bind(host, port)
     try:
-        asgi = build(source, data, warn or echo)
+        asgi = build(source, data, warn or echo, host)
         url = url_of(sock)
         echo(f"aekit explorer: {url}  (Ctrl-C stops it)")
         if open_browser:
@@ -153,7 +158,7 @@ def start(source: Any, host: str = DEFAULT_HOST, port: int = 0, data: str | None
     """Serve the explorer for `source` from a daemon thread; returns once it answers.
     Until `stop()`, torch runs on one thread (see one_torch_thread)."""
     sock = bind(host, port)
-    server = _server(build(source, data), sock, "error")
+    server = _server(build(source, data, host=host), sock, "error")
     threads = contextlib.ExitStack()
     threads.enter_context(one_torch_thread())
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="aekit-explorer")
