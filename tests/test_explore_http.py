@@ -162,7 +162,8 @@ def test_1000_decodes_from_8_concurrent_clients(server, info):
     the last of 8 concurrent requests waits for 7 others and its own, and 8 x CPU per request
     under 50 ms bounds its latency. The wall-clock p50/p99 are printed: on the 2-core test
     machine shared with other jobs they measure the machine's load as much as the server
-    (2-core AMD EPYC, 2026-11-30, load average 12: p50 94 ms, p99 144 ms; CPU 2.7 ms a request)."""
+    (2-core AMD EPYC, 2026-11-30, load average 7-10: p50 69-124 ms, p99 141-1,430 ms; CPU 1.7-2.5 ms
+    a request; docs/explorer.md lists the runs)."""
     codes = random_codes(info, 1000, seed=2)
 
     def client(share):
