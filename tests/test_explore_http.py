@@ -332,12 +332,13 @@ def test_aekit_explore_warns_on_any_address(run_dir):
         "127.0.0.1" in line
 
 
-def test_aekit_explore_port_in_use_is_one_line(run_dir):
+def test_aekit_explore_port_in_use_is_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = aekit_command(str(run_dir), "--port", str(port))
+        # RUN does not exist: the port is taken before the model is read, so that is the one error
+        process = aekit_command(str(tmp_path / "not-loaded"), "--port", str(port))
         out, err = process.communicate(timeout=120)
     assert process.returncode == 2
     assert err.strip() == f"aekit: error: port {port} on 127.0.0.1 is in use: choose another with --port " \
