@@ -30,6 +30,7 @@ _EXPORTS = {
     "list_presets": "aekit.models.presets",
     "tune_cpu": "aekit.cpu",
     "sweep": "aekit.sweeps",
+    "explore": "aekit.serve",
 }
 # Callable packages: `aekit.report(run)` writes a run's HTML report
 # (aekit/report/__init__.py says why the package itself is the function).
