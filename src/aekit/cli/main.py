@@ -213,7 +213,7 @@ def datasets():
 # Commands kept in modules of their own register themselves on `cli`: the
 # jobs on a trained model (reconstruct, encode, ...), `aekit export` and
 # `aekit compress` / `aekit decompress`.
-from aekit.cli import codec, export, jobs  # noqa: E402,F401
+from aekit.cli import codec, export, jobs, pretrained  # noqa: E402,F401
 
 
 def main(argv=None):
