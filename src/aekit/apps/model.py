@@ -212,9 +212,16 @@ class Model:
 
     def _codes(self, batch: Images, sample: bool, seed: int | None) -> torch.Tensor:
         if not sample or not self.autoencoder.bottleneck.stochastic:
-            return torch.cat([encode_images(self.autoencoder, x).cpu() for x in self._chunks(batch)])
+            return self._means(batch)
         with fixed_rng(seed, self.device) if seed is not None else contextlib.nullcontext():
             return torch.cat([self._draw(x) for x in self._chunks(batch)])
+
+    # No autograd graph: encode runs at the forward pass's speed. no_grad, not inference_mode: the
+    # codes go back to the user, who may feed them to the network with gradients on.
+    @torch.no_grad()
+    @flushing_denormals()
+    def _means(self, batch: Images) -> torch.Tensor:
+        return torch.cat([encode_images(self.autoencoder, x).cpu() for x in self._chunks(batch)])
 
     @torch.inference_mode()
     @flushing_denormals()
