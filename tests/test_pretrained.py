@@ -54,6 +54,7 @@ def test_every_shipped_model_loads_offline_with_the_weights_its_card_names(no_da
         file = folder(name) / "model.safetensors"
         assert hashlib.sha256(file.read_bytes()).hexdigest() == c["file_sha256"]
         assert model.training_codes.shape == (c["codes"]["images"], model.code_dim)
+        assert model.training_scores.shape == (c["codes"]["images"],)
         assert not c["recipe"]["overridden"]
         assert model_hash(load_model(f"pretrained:{name}")) == c["weights_sha256"]   # the io layer's door too
     sizes = sum(p.stat().st_size for name in SHIPPED for p in folder(name).iterdir())
@@ -96,6 +97,10 @@ def test_jobs_take_a_pretrained_model_without_the_dataset(no_data):
     assert grid.shape[:2] == (140, 140) and grid.std() > 20   # 5x5 digits, not a blank grid
     ok("latent-map", "pretrained:mnist-2d", "--data", "digits-sample", "-o", out / "map.png")
     assert (out / "map.csv").read_text().count("\n") == 1001
+    shown = ok("anomaly", "pretrained:mnist-2d", "digits-sample", "-o", out / "scores.csv")
+    # The 0.99 quantile of the shipped training scores: 12 of these 1,000 test digits above it (measured).
+    assert "2000 training images shipped with pretrained:mnist-2d" in shown
+    assert 3 <= (out / "scores.csv").read_text().count(",1\n") <= 30
     shown = ok("sample", "pretrained:mnist-vae", "-n", 4, "-o", out / "vae.png")
     assert "N(0, I)" in shown
     info = ok("info", "pretrained:fashion-ae")

@@ -53,8 +53,9 @@ def load(source: Any, device: str = "cpu", best: bool = False) -> "Model":
     meta, weights = read_model_meta(found.weights)
     model = Model(load_model(weights, device), found.run_dir, meta)
     model.pretrained = found.pretrained
-    if found.codes is not None:   # a pretrained model's training codes: its jobs need no dataset
-        model.training_codes = load_file(str(found.codes))["codes"]
+    if found.codes is not None:   # a pretrained model's training codes and scores: its jobs need no dataset
+        shipped = load_file(str(found.codes))
+        model.training_codes, model.training_scores = shipped["codes"], shipped.get("scores")
     return model
 
 
@@ -77,6 +78,7 @@ class Model:
         # Codes of training images shipped with a pretrained model (float32 [n, D]): they stand in
         # for the training split where a job needs training codes, so it runs without the dataset.
         self.training_codes: torch.Tensor | None = None
+        self.training_scores: torch.Tensor | None = None   # and their anomaly scores (float64 [n])
         self.pretrained: str | None = None   # the name, for a model loaded as pretrained:NAME
 
     def __repr__(self) -> str:

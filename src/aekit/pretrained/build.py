@@ -33,7 +33,7 @@ from aekit.pretrained.recipes import RECIPES, Recipe
 from aekit.pretrained.registry import CARD, ROOT
 
 CODES = "codes.safetensors"
-REFERENCE_IMAGES = 2_000   # training codes shipped per model: 8 bytes a dimension each, 160 kB at 20-d
+REFERENCE_IMAGES = 2_000   # training images whose codes (4 bytes a dimension) and scores are shipped: 176 kB at 20-d
 
 
 def recipe(name: str) -> Recipe:
@@ -48,14 +48,20 @@ def build(name: str, out: str | Path | None = None, epochs: int | None = None, d
     `epochs` and `data` override the recipe (for trials: the card says so)."""
     from aekit.api import train
     from aekit.evaluation.job import evaluate
+    from aekit.io import load_model
 
     r = recipe(name)
     epochs = r.epochs if epochs is None else int(epochs)
     data = r.data if data is None else str(data)
     root = Path(out) if out is not None else ROOT
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root)
+    except OSError as err:
+        raise AekitError(f"cannot write into {root} ({err.strerror or err}): give --out DIR, a folder you "
+                         f"can write to") from None
     final = root / name
-    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as scratch:
+    with probe as scratch:   # the scratch run folder and the staged NAME/, beside the final one
         started = time.perf_counter()
         log(f"training {name}: preset {r.preset} on {data}, {epochs} epochs, seed {r.seed}")
         run = train(r.preset, data=data, epochs=epochs, seed=r.seed, device="cpu", out=Path(scratch) / "run")
@@ -66,7 +72,9 @@ def build(name: str, out: str | Path | None = None, epochs: int | None = None, d
         stage.mkdir()
         for file in ("model.safetensors", "model.json"):
             shutil.copyfile(run.dir / file, stage / file)
-        _write_codes(run, stage / CODES)
+        # From the saved weights, as a user loads them (the trained module may hold a conv model's
+        # weights channels-last, whose kernels round differently).
+        _write_codes(load_model(stage / "model.safetensors"), run.dataset.train.images, stage / CODES)
         meta = json.loads((stage / "model.json").read_text(encoding="utf-8"))
         card = {
             "name": name, "summary": r.summary,
@@ -79,7 +87,8 @@ def build(name: str, out: str | Path | None = None, epochs: int | None = None, d
             "test": _test_figures(record),
             "weights_sha256": meta["weights_sha256"],
             "file_sha256": _file_sha256(stage / "model.safetensors"),
-            "codes": {"file": CODES, "images": REFERENCE_IMAGES, "of": "the training split, evenly spread"},
+            "codes": {"file": CODES, "images": REFERENCE_IMAGES, "of": "the training split, evenly spread",
+                      "tensors": {"codes": "float32 [n, code]", "scores": "float64 [n], the anomaly scores"}},
         }
         atomic_write_text(stage / CARD, json.dumps(card, indent=2) + "\n")
         _swap_in(stage, final)
@@ -87,15 +96,17 @@ def build(name: str, out: str | Path | None = None, epochs: int | None = None, d
     return final
 
 
-def _write_codes(run, path: Path) -> None:
-    """The codes (a VAE's posterior means) of REFERENCE_IMAGES training images."""
+def _write_codes(model, train_images, path: Path) -> None:
+    """`codes` (a VAE's posterior means) and `scores` (`Model.anomaly_score`, float64) of
+    REFERENCE_IMAGES training images evenly spread through the split."""
     from aekit.apps.figures import spread
     from aekit.apps.model import Model
 
-    images = run.dataset.train.images
-    chosen = images[spread(len(images), REFERENCE_IMAGES)]
-    codes = torch.from_numpy(Model(run.model.to("cpu")).encode(chosen.numpy())).contiguous()
-    atomic_write_with(path, lambda tmp: save_file({"codes": codes}, tmp))
+    chosen = train_images[spread(len(train_images), REFERENCE_IMAGES)].numpy()
+    m = Model(model.to("cpu"))
+    tensors = {"codes": torch.from_numpy(m.encode(chosen)).contiguous(),
+               "scores": torch.from_numpy(m.anomaly_score(chosen)).contiguous()}
+    atomic_write_with(path, lambda tmp: save_file(tensors, tmp))
 
 
 def _test_figures(record: dict) -> dict:
