@@ -4,8 +4,8 @@ The score is the reconstruction error Σ over pixels of (x - x̂)² on [0, 1]
 pixels (`Model.anomaly_score`): images unlike the training data reconstruct
 worse. The threshold is a number, or "auto": the AUTO_QUANTILE (0.99)
 quantile of the scores of the model's own training images (all of the run's
-training split), so that about 1% of images like the training data are
-flagged. A score strictly above the threshold is flagged.
+training split; a pretrained model's: those of the training images shipped
+with it), so that about 1% of images like the training data are flagged. A score strictly above the threshold is flagged.
 
 Writes `out` (a CSV): index, name, score, threshold, anomalous (0 or 1).
 """
@@ -49,6 +49,11 @@ def parse_threshold(value: str | float) -> str | float:
 
 def auto_threshold(model: Model, reference: Any = None, quantile: float = AUTO_QUANTILE) -> tuple[float, str]:
     """The `quantile` of the scores of `reference` images (default: the training split)."""
+    if reference is None and model.training_scores is not None:   # shipped with a pretrained model
+        scores = model.training_scores.numpy()
+        how = (f"the {quantile:g} quantile of the scores of {len(scores)} training images shipped with "
+               f"pretrained:{model.pretrained}")
+        return float(np.quantile(scores, quantile)), how
     if reference is None:
         source = require(model.data, "--threshold auto")
         reference, what = source.load().train.images, f"the training split of {source.describe()}"

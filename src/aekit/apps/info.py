@@ -5,6 +5,7 @@
               regulariser, e.g. an AAE's critic) and in all; a critic is
               counted apart, since only training uses it
   data:       what it was trained on (run folder's config.yaml, or model.json)
+  pretrained: a shipped model's recipe and test figures (its card.json)
   preset, epochs trained, the last line of metrics.jsonl, and
   evaluation.json of the run folder when `aekit evaluate` has written one
 """
@@ -32,7 +33,7 @@ def info(model: Model) -> dict:
     ae = model.autoencoder
     out = {
         "kind": model.kind,
-        "source": str(model.run_dir) if model.run_dir else None,
+        "source": str(model.run_dir) if model.run_dir else f"pretrained:{model.pretrained}" if model.pretrained else None,
         "image_shape": list(model.input_shape),
         "code_size": model.code_dim,
         "data_range": list(ae.data_range),
@@ -44,6 +45,11 @@ def info(model: Model) -> dict:
     out["data"] = source.describe() if source else None
     out["data_info"] = model.meta.get("data")
     out["epochs"] = model.meta.get("epoch")
+    if model.pretrained is not None:   # its recipe and test figures (aekit/pretrained)
+        from aekit.pretrained import card
+
+        c = card(model.pretrained)
+        out["pretrained"] = {"recipe": c["recipe"], "trained_epochs": c["trained_epochs"], "test": c["test"]}
     run = model.run_dir
     if run is not None:
         out["preset"] = _preset(run)

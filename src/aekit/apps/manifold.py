@@ -12,7 +12,7 @@ Which plane, and which stretch of it (stated here, printed by the CLI):
     much of the grid off the data; give it as `span=(-5, 5)` if wanted);
   - `span=(low, high)`: that interval on both axes, in the plane's coordinates.
 The training codes are those of at most REFERENCE_IMAGES training images,
-evenly spaced through the split. Rows run from the highest second
+evenly spaced through the split (a pretrained model's: the codes shipped with it). Rows run from the highest second
 coordinate at the top to the lowest; columns from low to high first coordinate.
 """
 
@@ -91,6 +91,8 @@ def manifold_job(model: Model, out: str | Path | None = None, n: int = 20, span:
 
 
 def _reference_codes(model: Model, reference) -> np.ndarray:
+    if reference is None and model.training_codes is not None:   # a pretrained model's own
+        return model.training_codes.numpy()
     if reference is None:
         reference = require(model.data, "a manifold grid of this model").load().train.images
     batch = model.images(reference)

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
 from aekit.apps import codes as code_space
 from aekit.apps.inputs import Form, Images, read_codes, read_images
@@ -35,36 +36,27 @@ from aekit.rng import fixed_rng
 def load(source: Any, device: str = "cpu", best: bool = False) -> "Model":
     """A trained model from a run folder (its model.safetensors, or
     best.safetensors with `best=True`), a model file pair (`x.safetensors`
-    or `x.json`), or the `Run` that `aekit.train` returned."""
+    or `x.json`), a shipped pretrained model (`"pretrained:NAME"`, see
+    `aekit pretrained`), or the `Run` that `aekit.train` returned."""
     from aekit.io.model_file import load_model, read_model_meta
+    from aekit.io.resolve import resolve_model
 
     if not isinstance(source, (str, os.PathLike)):
         from aekit.api import Run
 
         if not isinstance(source, Run):
             raise AekitError(f"aekit.load: got {type(source).__name__}; give a run folder, a .safetensors model "
-                             f"file or the Run that aekit.train returned")
+                             f"file, pretrained:NAME or the Run that aekit.train returned")
         meta = {"data": {"name": source.config.data.name}}
         return Model(source.model.to(device).eval(), source.dir, meta)
-    if str(source).startswith("pretrained:"):
-        raise AekitError(f"{source}: no pretrained models are shipped with this version of aekit; "
-                         f"train one with `aekit train` and load its run folder")
-    path = Path(source)
-    if not path.exists():
-        raise AekitError(f"{path} not found: give a run folder or a .safetensors model file")
-    if path.is_dir():
-        weights = path / ("best.safetensors" if best else "model.safetensors")
-        if not weights.exists():
-            raise AekitError(f"{path} holds no {weights.name}: give the folder of a run written by `aekit train`"
-                             + ("" if best else " (or a .safetensors model file)"))
-    elif best:
-        raise AekitError(f"best=True picks best.safetensors in a run folder; {path} is a file: load it as it is")
-    else:
-        weights = path
-    meta, weights = read_model_meta(weights)
-    autoencoder = load_model(weights, device)
-    run_dir = path if path.is_dir() else weights.parent if (weights.parent / "config.yaml").exists() else None
-    return Model(autoencoder, run_dir, meta)
+    found = resolve_model(source, "best" if best else "model")
+    meta, weights = read_model_meta(found.weights)
+    model = Model(load_model(weights, device), found.run_dir, meta)
+    model.pretrained = found.pretrained
+    if found.codes is not None:   # a pretrained model's training codes and scores: its jobs need no dataset
+        shipped = load_file(str(found.codes))
+        model.training_codes, model.training_scores = shipped["codes"], shipped.get("scores")
+    return model
 
 
 class Model:
@@ -83,9 +75,14 @@ class Model:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.meta = meta or {}
         self._gaussian: code_space.FittedGaussian | None = None
+        # Codes of training images shipped with a pretrained model (float32 [n, D]): they stand in
+        # for the training split where a job needs training codes, so it runs without the dataset.
+        self.training_codes: torch.Tensor | None = None
+        self.training_scores: torch.Tensor | None = None   # and their anomaly scores (float64 [n])
+        self.pretrained: str | None = None   # the name, for a model loaded as pretrained:NAME
 
     def __repr__(self) -> str:
-        where = f", from {self.run_dir}" if self.run_dir else ""
+        where = f", from {self.run_dir}" if self.run_dir else f", pretrained:{self.pretrained}" if self.pretrained else ""
         return f"Model({self.kind}, images {list(self.input_shape)}, code {self.code_dim}{where})"
 
     # -- what it is -------------------------------------------------------------------
@@ -181,10 +178,12 @@ class Model:
 
     def code_gaussian(self, images: Any = None) -> code_space.FittedGaussian:
         """The Gaussian a plain AE samples from: fitted to the codes of `images`,
-        or (by default) of its training split, found through its run folder;
-        computed once per Model and kept."""
+        or (by default) of its training split, found through its run folder
+        (a pretrained model's shipped training codes); computed once per Model and kept."""
         if images is not None:
             self._gaussian = code_space.FittedGaussian.fit(self._codes(self.images(images), False, None))
+        elif self._gaussian is None and self.training_codes is not None:
+            self._gaussian = code_space.FittedGaussian.fit(self.training_codes)
         elif self._gaussian is None:
             train = require(self.data, "sampling from a plain autoencoder").load().train.images
             self._gaussian = code_space.FittedGaussian.fit(self._codes(self.images(train), False, None))
@@ -215,9 +214,16 @@ class Model:
 
     def _codes(self, batch: Images, sample: bool, seed: int | None) -> torch.Tensor:
         if not sample or not self.autoencoder.bottleneck.stochastic:
-            return torch.cat([encode_images(self.autoencoder, x).cpu() for x in self._chunks(batch)])
+            return self._means(batch)
         with fixed_rng(seed, self.device) if seed is not None else contextlib.nullcontext():
             return torch.cat([self._draw(x) for x in self._chunks(batch)])
+
+    # No autograd graph: encode runs at the forward pass's speed. no_grad, not inference_mode: the
+    # codes go back to the user, who may feed them to the network with gradients on.
+    @torch.no_grad()
+    @flushing_denormals()
+    def _means(self, batch: Images) -> torch.Tensor:
+        return torch.cat([encode_images(self.autoencoder, x).cpu() for x in self._chunks(batch)])
 
     @torch.inference_mode()
     @flushing_denormals()

@@ -1,8 +1,9 @@
 """The jobs on a trained model as commands: thin, each parses its options,
 calls aekit.apps and prints where its outputs went.
 
-RUN is a run folder (its model.safetensors; `--best` for best.safetensors)
-or a model file (`x.safetensors` or `x.json`). INPUTS: image files, a
+RUN is a run folder (its model.safetensors; `--best` for best.safetensors),
+a model file (`x.safetensors` or `x.json`) or a shipped model
+(`pretrained:NAME`, aekit/pretrained). INPUTS: image files, a
 folder, a .npy/.npz file or a dataset name (`--split`, default test); see
 aekit/apps/sources.py. Options are checked by aekit itself, so a bad value
 is one line (`aekit: error: ...`) and exit status 2, before anything is written.
@@ -17,7 +18,7 @@ import click
 from aekit.cli.main import cli
 from aekit.errors import AekitError
 
-RUN_HELP = "RUN: a run folder or a .safetensors model file."
+RUN_HELP = "RUN: a run folder, a .safetensors model file or pretrained:NAME."
 best_option = click.option("--best", is_flag=True, help="Use the run's best.safetensors (best validation loss).")
 device_option = click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
 split_option = click.option("--split", default="test", show_default=True,
@@ -74,7 +75,7 @@ def reconstruct(run, inputs, out, split, n_show, best, device):
     """Reconstruct images: Original / Reconstruction / Error rows and each image's error.
 
     \b
-    RUN: a run folder or a .safetensors model file.
+    RUN: a run folder, a .safetensors model file or pretrained:NAME (see `aekit pretrained`).
     INPUTS: image files' folder, an image, a .npy/.npz, or a dataset name.
     Errors: Σ over pixels of (x - x̂)² on [0, 1] pixels, per image."""
     from aekit.apps.reconstruct import reconstruct_job

@@ -222,8 +222,8 @@ def datasets():
 
 # Commands kept in modules of their own register themselves on `cli`: the
 # jobs on a trained model (reconstruct, encode, ...), `aekit export` and
-# `aekit compress` / `aekit decompress`, `aekit explore`, `aekit report`.
-from aekit.cli import codec, explore, export, jobs, report  # noqa: E402,F401
+# `aekit compress` / `aekit decompress`, `aekit explore`, `aekit pretrained`, `aekit report`.
+from aekit.cli import codec, explore, export, jobs, pretrained, report  # noqa: E402,F401
 
 
 def main(argv=None):

@@ -1,10 +1,11 @@
 """What is evaluated: a run folder, a model file, or a model in memory.
 
-A run folder is read through its config.yaml (its dataset, the split seed
+Which weights a source names is aekit/io/resolve.py's answer (shared with
+`aekit.load`). A run folder is read through its config.yaml (its dataset, the split seed
 and shape options it trained with) and one of its two weight files:
 `model` (default: the final weights, what the user trained and what
 `aekit.load_model(RUN)` returns) or `best` (the best validation epoch, when
-asked). A model file or an Autoencoder needs the data named by the caller.
+asked). A model file, `pretrained:NAME` or an Autoencoder needs the data named by the caller.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import torch
 
 from aekit.errors import AekitError
 from aekit.io.model_file import load_model, read_model_meta
+from aekit.io.resolve import WEIGHTS, resolve_model
 from aekit.models.autoencoder import Autoencoder
 from aekit.training.config import RunConfig, resolve_config
-
-WEIGHTS = ("model", "best")
 
 
 @dataclass
@@ -42,28 +42,13 @@ def load_target(run_or_model, weights: str, device: torch.device) -> Target:
         return Target(run_or_model.to(device), "instance", "", "instance")
     if not isinstance(run_or_model, (str, Path)):
         raise AekitError(f"cannot evaluate a {type(run_or_model).__name__}: give a run folder, a model file "
-                         f"(.safetensors or .json) or an aekit Autoencoder")
-    path = Path(run_or_model)
-    if not path.exists():
-        raise AekitError(f"{path} does not exist: give a run folder (from `aekit train`) or a model file")
-    if path.is_dir():
-        return _load_run(path, weights, device)
-    if weights != "model":
-        raise AekitError(f"--weights {weights} applies to a run folder; {path} is a model file: give its run folder")
-    meta, _ = read_model_meta(path)
-    return Target(load_model(path, device), "file", str(path), path.name, epoch=meta.get("epoch"))
-
-
-def _load_run(path: Path, weights: str, device: torch.device) -> Target:
-    if not (path / "config.yaml").is_file():
-        raise AekitError(f"{path} is not a run folder (no config.yaml): give the folder written by `aekit train`, "
-                         f"or a model file with --data")
-    file = path / f"{weights}.safetensors"
-    if not file.is_file():
-        hint = ("the run has not finished an epoch yet, or the folder was copied without it" if weights == "model"
-                else "the run had no validation split, or it has not finished an epoch: use --weights model")
-        raise AekitError(f"{file} not found ({hint})")
-    config = resolve_config(config_file=path / "config.yaml")
-    meta, _ = read_model_meta(file)
-    return Target(load_model(file, device), "run", str(path), weights, run_dir=path, config=config,
-                  epoch=meta.get("epoch"))
+                         f"(.safetensors or .json), pretrained:NAME or an aekit Autoencoder")
+    found = resolve_model(run_or_model, weights)
+    meta, file = read_model_meta(found.weights)
+    model = load_model(file, device)
+    if Path(run_or_model).is_dir() and (found.run_dir / "config.yaml").is_file():
+        config = resolve_config(config_file=found.run_dir / "config.yaml")
+        return Target(model, "run", str(run_or_model), weights, run_dir=found.run_dir, config=config,
+                      epoch=meta.get("epoch"))
+    # A model file, a pretrained model, or a folder holding only a model file pair: the data is named by the caller.
+    return Target(model, "file", str(run_or_model), file.name, epoch=meta.get("epoch"))

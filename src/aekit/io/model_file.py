@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from aekit import __version__
 from aekit.errors import AekitError
 from aekit.fs import atomic_write_text, atomic_write_with
+from aekit.io.resolve import pretrained_weights
 from aekit.io.weights_hash import state_hash
 from aekit.models.autoencoder import Autoencoder
 from aekit.models.config import ModelConfig
@@ -61,8 +62,9 @@ def save_model(model: Autoencoder, folder: str | Path, name: str = "model", extr
 def read_model_meta(path: str | Path) -> tuple[dict, Path]:
     """The parsed, checked JSON of a model and the path of its weights file.
     `meta["weights_sha256"]` is the weights' content hash (absent in format
-    version 1 files: `model_hash(load_model(path))` computes it for those)."""
-    weights, meta_path = _paths(Path(path))
+    version 1 files: `model_hash(load_model(path))` computes it for those).
+    `path` may also be `pretrained:NAME` (aekit/io/resolve.py)."""
+    weights, meta_path = _paths(pretrained_weights(path) or Path(path))
     _refuse_pickle(weights)   # before anything else: a renamed torch.save file gets its own answer
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -97,7 +99,7 @@ def read_model_meta(path: str | Path) -> tuple[dict, Path]:
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> Autoencoder:
-    """Rebuild a model from a run folder, a `.safetensors` file or its `.json`,
+    """Rebuild a model from a run folder, a `.safetensors` file or its `.json` (or `pretrained:NAME`),
     checking the weights against the description (names, shapes, content hash)."""
     meta, weights = read_model_meta(path)
     meta_path = weights.with_suffix(".json")
