@@ -391,3 +391,29 @@ def test_slider_axes_are_the_code_dimensions_for_2d_codes_and_principal_axes_abo
     assert abs(float(axes.directions[0] @ direction)) > 0.999
     t = axes.project(codes)
     assert torch.allclose(axes.low, t.amin(0), atol=1e-5) and torch.allclose(axes.high, t.amax(0), atol=1e-5)
+
+
+def test_aekit_explore_pretrained_mnist_2d_runs_offline_with_no_data(tmp_path):
+    """`aekit explore pretrained:mnist-2d` on a fresh install: offline, no dataset folder at all;
+    a 2-d code gets one slider per code dimension, and the served decoding is the model's."""
+    port, log = free_port(), tmp_path / "explore.log"
+    env_before = dict(os.environ)
+    os.environ.update(AEKIT_OFFLINE="1", AEKIT_DATA_DIR=str(tmp_path / "no-data"))
+    try:
+        process = aekit_command("pretrained:mnist-2d", "--port", str(port), log=log)
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for_page(process, url)
+        info = httpx.get(url + "api/info").json()
+        assert info["code_dim"] == 2 and info["axes"]["kind"] == "code" and len(info["axes"]["low"]) == 2 and info["points"] == 1000
+        code = [0.5, -0.5]
+        served = np.asarray(Image.open(io.BytesIO(httpx.post(url + "api/decode", json={"code": code}).content)))
+        expected = aekit.load("pretrained:mnist-2d").decode(np.array([code], dtype=np.float32))[0, 0]
+        assert np.abs(served.astype(float) - expected * 255).max() <= 0.5 + 1e-3
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    assert "exploring with digits-sample" in log.read_text()
