@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
+
+from aekit.errors import AekitError
 
 
 # Folders whose fsync is left to the end of a `batched_folder_sync` block.
@@ -48,18 +51,51 @@ def _replaced_on_success(path: str | os.PathLike, suffix: str) -> Iterator[tuple
     block (which must have written and fsynced it) it replaces `path` and the
     folder is synced; on any error it is removed and `path` is untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(path, suffix)
+    make_folder(path.parent)
+    try:
+        fd, tmp = _create_temporary(path, suffix)
+    except OSError as err:
+        raise write_error(path, err) from None
     new_file_mode = stat.S_IMODE(os.fstat(fd).st_mode)   # 0o666 less the umask, as the kernel applied it
     try:
         yield fd, tmp
         _set_mode(path, tmp, new_file_mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.errno in _ENVIRONMENT_ERRNOS:
+            raise write_error(path, err) from None
         raise
     _fsync_dir(path.parent)
+
+
+# Write failures that are the disk's or the folder's, not a bug: one line for the user.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR,
+                       errno.ENOENT, errno.EISDIR, errno.EFBIG, errno.EIO}
+
+
+def write_error(path: str | os.PathLike, err: OSError) -> AekitError:
+    """The one-line AekitError for a write of `path` that failed with `err`."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AekitError(f"no space left on device writing {path}: free some space or write elsewhere "
+                          "(the earlier file, if any, is unchanged)")
+    reason = err.strerror or type(err).__name__
+    return AekitError(f"cannot write {path} ({reason}): choose a folder you can write to")
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """mkdir -p, with a failure (a read-only place, a file in the way) as one AekitError line."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise AekitError(f"cannot create the folder {folder}: a file of that name is in the way; "
+                         "give another folder") from None
+    except OSError as err:
+        raise AekitError(f"cannot create the folder {folder} ({err.strerror or type(err).__name__}): "
+                         "choose a folder you can write to") from None
+    return folder
 
 
 _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)

@@ -18,7 +18,7 @@ import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
-from aekit.errors import ConfigError
+from aekit.errors import ConfigError, did_you_mean
 
 
 class TaggedRegistry:
@@ -72,7 +72,8 @@ def from_dict(cls, data: Any, path: str = ""):
     unknown = sorted(set(data) - set(fields))
     if unknown:
         key = _join(path, unknown[0])
-        raise ConfigError(f"{key}: unknown key; valid keys here are {', '.join(sorted(fields))}")
+        raise ConfigError(f"{key}: unknown key{did_you_mean(unknown[0], fields)}; valid keys here are "
+                          f"{', '.join(sorted(fields))}")
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in data.items():
