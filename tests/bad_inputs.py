@@ -78,7 +78,7 @@ def write(relative: str, data: bytes | str) -> Callable[[Env], None]:
     def setup(env: Env) -> None:
         path = env.tmp / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        path.write_bytes(env.fill(data).encode() if isinstance(data, str) else data)
     return setup
 
 
@@ -254,6 +254,8 @@ CASES: list[Case] = [
          argv=(*TRAIN, "--config", "{tmp}/" + YAML), setup=write(YAML, "train:\n  epochs: ten\n")),
     Case("YAML not a mapping", (YAML, "mapping"),
          argv=(*TRAIN, "--config", "{tmp}/" + YAML), setup=write(YAML, "- train\n- epochs\n")),
+    Case("YAML whose tag would run a command", (YAML,), argv=(*TRAIN, "--config", "{tmp}/" + YAML),
+         setup=write(YAML, "train: !!python/object/apply:os.system ['touch {tmp}/ran']\n")),
     Case("YAML file missing", ("nothere.yaml",), argv=(*TRAIN, "--config", "{tmp}/nothere.yaml")),
     # -- data given to train --
     Case("zero-image .npy", ("training split is empty",), argv=TRAIN[:4] + ("{tmp}/empty.npy", "--out", "{tmp}/out"), setup=npy("empty.npy", np.zeros((0, 28, 28), np.uint8))),

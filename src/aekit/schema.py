@@ -80,6 +80,8 @@ def from_dict(cls, data: Any, path: str = ""):
         key = _join(path, name)
         registry = fields[name].metadata.get("registry")
         if registry is not None:
+            if value is None and fields[name].default is not None:   # a part that the model cannot do without
+                raise ConfigError(f"{key}: expected a {registry.what} (a mapping with a type), got null")
             values[name] = None if value is None else registry.build(value, key)
         elif isinstance(registry_list := fields[name].metadata.get("registry_list"), TaggedRegistry):
             if not isinstance(value, list):
