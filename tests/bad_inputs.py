@@ -270,7 +270,7 @@ CASES: list[Case] = [
          argv=(*TRAIN[:-1], "{tmp}/a-file/run", "--epochs", "1"), setup=existing("a-file")),
     Case("unknown preset, real process", ("dense-ae-23", "did you mean 'dense-ae-32'"), subprocess=True,
          argv=("train", "--preset", "dense-ae-23", "--data", "digits-sample", "--out", "{tmp}/out")),
-    Case("full disk while training", ("no space left on device", "write elsewhere"),
+    Case("full disk while training", ("no space left on device writing", "config.yaml"),
          argv=(*TRAIN, "--epochs", "1"), patch="full disk"),
     Case("full disk writing codes over an earlier file", ("no space left on device", "codes.npy"),
          argv=("encode", "{run}", "{digits}", "--out", "{tmp}/codes.npy"), setup=existing("codes.npy"),

@@ -134,6 +134,8 @@ def test_sigkill_ten_times_in_steps_and_checkpoint_writes_then_resume_is_bitwise
     assert [[m[k] for k in keys] for m in metrics(run)] == [[m[k] for k in keys] for m in metrics(reference.dir)], \
         replay()
     assert not (run / "run.lock").exists()   # the last process let go of it and removed it
+    # The half-written temporary files of the kills in writes: removed by the next process under the lock.
+    assert [p for p in run.rglob(".*") if p.is_file()] == [], replay()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,10 @@
 The lock is the kernel's (fcntl.flock), not the file's existence: when the
 process ends in any way, SIGKILL included, the kernel releases it, so a dead
 run never blocks the next `aekit train --resume`. The file records the
-holder's pid, for the message the second process prints. Where flock does
-not exist (Windows) runs are not locked.
+holder's pid, for the message the second process prints. Holding it, a
+process removes the temporary files that a killed run's writes left behind
+(aekit.fs.remove_temporaries). Where flock does not exist (Windows) runs are
+not locked.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from aekit.errors import AekitError
-from aekit.fs import make_folder
+from aekit.fs import make_folder, remove_temporaries
 
 LOCK_NAME = "run.lock"
 
@@ -33,6 +35,9 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # Ours alone now: what a killed run's writes left half-done goes.
+        for folder in (Path(run_dir), Path(run_dir) / "checkpoint", Path(run_dir) / "images"):
+            remove_temporaries(folder)
         try:
             yield
         finally:
