@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -69,7 +69,6 @@ class Case:
     setup: Callable[[Env], None] | None = None       # files the case needs, written before the snapshot
     subprocess: bool = False                         # run `python -m aekit` for real (the true exit path)
     patch: str | None = None                         # a fault to inject in-process (test_bad_inputs.FAULTS)
-    tags: tuple[str, ...] = field(default=())
 
 
 # ---- set-ups -------------------------------------------------------------------------------------------
@@ -258,7 +257,8 @@ CASES: list[Case] = [
          setup=write(YAML, "train: !!python/object/apply:os.system ['touch {tmp}/ran']\n")),
     Case("YAML file missing", ("nothere.yaml",), argv=(*TRAIN, "--config", "{tmp}/nothere.yaml")),
     # -- data given to train --
-    Case("zero-image .npy", ("training split is empty",), argv=TRAIN[:4] + ("{tmp}/empty.npy", "--out", "{tmp}/out"), setup=npy("empty.npy", np.zeros((0, 28, 28), np.uint8))),
+    Case("zero-image .npy", ("training split is empty",), argv=TRAIN[:4] + ("{tmp}/empty.npy", "--out", "{tmp}/out"),
+         setup=npy("empty.npy", np.zeros((0, 28, 28), np.uint8))),
     Case("one-dimensional .npy", ("flat.npy", "shape"), argv=TRAIN[:4] + ("{tmp}/flat.npy", "--out", "{tmp}/out"),
          setup=npy("flat.npy", np.zeros(784, np.uint8))),
     Case("a pickled object array .npy", ("obj.npy",), argv=TRAIN[:4] + ("{tmp}/obj.npy", "--out", "{tmp}/out"),
@@ -330,7 +330,8 @@ CASES: list[Case] = [
     Case("sample to a non-image name", (".png",), argv=("sample", "{run}", "--out", "{tmp}/s.txt")),
     Case("latent map of an unknown method", ("umap",),
          argv=("latent-map", "{run}", "--data", "{digits}", "--method", "umap", "--out", "{tmp}/m.png")),
-    Case("evaluate an unknown anomaly class", ("42",), argv=("evaluate", "{run}", "--anomaly-class", "42", "--limit", "50")),
+    Case("evaluate an unknown anomaly class", ("42",),
+         argv=("evaluate", "{run}", "--anomaly-class", "42", "--limit", "50")),
     # -- .aek files --
     Case("decompress a truncated .aek", ("truncated",), argv=("decompress", "{tmp}/x.aek", "{run}", "--out", "{tmp}/o"),
          setup=an_aek(lambda data: data[: len(data) // 2])),
@@ -339,9 +340,11 @@ CASES: list[Case] = [
     Case("decompress an .aek of another model", ("another model",), api=api_decompress_other,
          setup=an_aek(lambda data: data)),
     Case("decompress a file that is not an .aek", ("not an .aek file",),
-         argv=("decompress", "{tmp}/x.aek", "{run}", "--out", "{tmp}/o"), setup=write("x.aek", b"\x89PNG\r\n\x1a\n" * 9)),
+         argv=("decompress", "{tmp}/x.aek", "{run}", "--out", "{tmp}/o"),
+         setup=write("x.aek", b"\x89PNG\r\n\x1a\n" * 9)),
     Case("compress to a non-.aek name", (".aek",), argv=("compress", "{run}", "{digits}", "--out", "{tmp}/x.zip")),
     # -- sweep --
-    Case("sweep without a list", ("comma",), argv=("sweep", "--preset", "dense-ae-32", "--set", "model.bottleneck.dim=4",
-                                                    "--data", "digits-sample", "--out", "{tmp}/sw")),
+    Case("sweep without a list", ("comma",),
+         argv=("sweep", "--preset", "dense-ae-32", "--set", "model.bottleneck.dim=4", "--data", "digits-sample",
+               "--out", "{tmp}/sw")),
 ]

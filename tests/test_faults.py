@@ -1,7 +1,8 @@
 """Faults for real (issue #14): SIGKILL at random moments of a training run,
 inside its checkpoint writes too, then --resume to a bitwise-identical end;
-two processes on one run folder; SIGKILL in the middle of a job's write; a
-download cut short or served corrupt, then retried.
+two processes on one run folder; SIGKILL in the middle of a job's write
+(evaluate, compress, encode, sweep); a download cut short or served corrupt,
+then retried.
 
 The kill points come from one seed, printed at the start and named in every
 failure: AEKIT_FAULT_SEED=<seed> replays them. A kill "in a write" stops the
@@ -12,7 +13,6 @@ land mid-write every time rather than by luck."""
 from __future__ import annotations
 
 import fnmatch
-import functools
 import http.server
 import json
 import os
@@ -78,6 +78,12 @@ def assert_loadable_checkpoint(run: Path, context: str) -> int:
     return meta["generation"]
 
 
+def losses(run: Path) -> list[list]:
+    """(epoch, step, train_loss, val_loss) of each line of a run's metrics.jsonl."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [[row[k] for k in ("epoch", "step", "train_loss", "val_loss")] for row in rows]
+
+
 def test_sigkill_ten_times_in_steps_and_checkpoint_writes_then_resume_is_bitwise_identical(tmp_path, capsys):
     import aekit
     from aekit.cli.main import main
@@ -129,10 +135,7 @@ def test_sigkill_ten_times_in_steps_and_checkpoint_writes_then_resume_is_bitwise
     assert ours.keys() == theirs.keys()
     for name in ours:
         assert torch.equal(ours[name], theirs[name]), f"{name} differs" + replay()
-    metrics = lambda folder: [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
-    keys = ("epoch", "step", "train_loss", "val_loss")
-    assert [[m[k] for k in keys] for m in metrics(run)] == [[m[k] for k in keys] for m in metrics(reference.dir)], \
-        replay()
+    assert losses(run) == losses(reference.dir), replay()
     assert not (run / "run.lock").exists()   # the last process let go of it and removed it
     # The half-written temporary files of the kills in writes: removed by the next process under the lock.
     assert [p for p in run.rglob(".*") if p.is_file()] == [], replay()
@@ -145,22 +148,38 @@ def run_copy(tmp_path_factory) -> Path:
     return copy
 
 
-# Each job's output, an earlier version of which must survive a SIGKILL mid-write.
-JOB_WRITES = {
-    "evaluate": (lambda run, tmp: ["evaluate", str(run), "--limit", "60", "--no-probes", "--nll-samples", "0"],
-                 lambda run, tmp: run / "evaluation.json"),
-    "compress": (lambda run, tmp: ["compress", str(run), str(tmp / "few.npy"), "--out", str(tmp / "x.aek")],
-                 lambda run, tmp: tmp / "x.aek"),
-    "encode": (lambda run, tmp: ["encode", str(run), str(tmp / "few.npy"), "--out", str(tmp / "codes.npy")],
-               lambda run, tmp: tmp / "codes.npy"),
-}
+def evaluate_job(run: Path, tmp: Path):
+    return ["evaluate", str(run), "--limit", "60", "--no-probes", "--nll-samples", "0"], run / "evaluation.json"
 
 
-@pytest.mark.parametrize("job", sorted(JOB_WRITES))
+def compress_job(run: Path, tmp: Path):
+    return ["compress", str(run), str(tmp / "few.npy"), "--out", str(tmp / "x.aek")], tmp / "x.aek"
+
+
+def encode_job(run: Path, tmp: Path):
+    return ["encode", str(run), str(tmp / "few.npy"), "--out", str(tmp / "codes.npy")], tmp / "codes.npy"
+
+
+def sweep_job(run: Path, tmp: Path):
+    """A finished two-run sweep, run again: it retrains nothing and rewrites its tables."""
+    import aekit
+
+    args = dict(sets=["model.bottleneck.dim=2,3"], data=str(digits_npz()), epochs=1, seed=0, out=tmp / "sweep")
+    aekit.sweep("dense-ae-32", **args)
+    argv = ["sweep", "--preset", "dense-ae-32", "--set", args["sets"][0], "--data", args["data"], "--epochs", "1",
+            "--seed", "0", "--out", str(args["out"])]
+    return argv, args["out"] / "sweep.csv"
+
+
+# Each job: (argv, its output), an earlier version of which must survive a SIGKILL mid-write.
+JOBS = {"evaluate": evaluate_job, "compress": compress_job, "encode": encode_job, "sweep": sweep_job}
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
 def test_sigkill_in_the_middle_of_a_job_s_write_leaves_the_earlier_file(job, run_copy, tmp_path):
-    argv, target = (f(run_copy, tmp_path) for f in JOB_WRITES[job])
     with np.load(digits_npz()) as archive:
         np.save(tmp_path / "few.npy", archive["x_test"][:20])   # 20 real digits: the process start is the cost
+    argv, target = JOBS[job](run_copy, tmp_path)
     target.write_bytes(b"the earlier file, whole\n")
     mark = tmp_path / "stalled"
     proc = start(argv, target.name, 1, mark)
