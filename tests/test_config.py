@@ -54,9 +54,9 @@ def test_changing_a_part_type_replaces_its_options():
 
 
 @pytest.mark.parametrize("sets, message", [
-    (["model.encoder.widht=[3]"], "model.encoder.widht: unknown key; valid keys here are"),
+    (["model.encoder.widht=[3]"], "model.encoder.widht: unknown key (did you mean 'widths'?); valid keys here are"),
     (["model.encoder.widths=abc"], "model.encoder.widths: expected a list of integers, got 'abc'"),
-    (["train.lr=-1"], "train: lr: the learning rate must be positive"),
+    (["train.lr=-1"], "train: lr: the learning rate must be a positive finite number, got -1"),
     (["train.rmsprop_alpha=1.5"], "rmsprop_alpha: must be between 0 and 1"),
     (["train.lr=fast"], "train.lr: expected a number, got 'fast'"),
     (["train.optimizer=adamm"], "train.optimizer: expected one of 'adam'"),

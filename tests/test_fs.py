@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from aekit.fs import atomic_open, atomic_write_text, atomic_write_with
@@ -32,3 +35,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         atomic_write_with(path, failing_writer)
     assert path.read_bytes() == b"good"
     assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
+
+
+def test_remove_temporaries_takes_only_what_a_killed_write_left(tmp_path):
+    from aekit.fs import _create_temporary, remove_temporaries
+
+    keep = [".hidden", ".a.b", "x.json", ".cfg.json.0123abcd.png", "last.json.0123abcd.tmp"]
+    for name in keep:
+        (tmp_path / name).write_text("kept")
+    left = []
+    for target, suffix in (("last.json", ".tmp"), ("last-000003.safetensors", ".safetensors"), ("loss.png", ".png")):
+        fd, name = _create_temporary(tmp_path / target, suffix)   # as a write killed before its rename leaves it
+        os.close(fd)
+        left.append(Path(name))
+    assert sorted(remove_temporaries(tmp_path)) == sorted(left)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)

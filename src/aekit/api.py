@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from aekit.data import Dataset, load_dataset
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
 from aekit.report.run_folder import RunFolder
+from aekit.run_lock import run_lock
 from aekit.models.config import ModelConfig
 from aekit.schema import from_dict, to_dict
 from aekit.training.callbacks import Callback
@@ -135,13 +137,15 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
             from aekit.training.tensorboard import TensorBoard
 
             all_callbacks.insert(1, TensorBoard(run_dir / "tb", image_fn=folder.grid))
-    trainer = Trainer(model, dataset.train, dataset.val, cfg.train, all_callbacks,
-                      checkpoint_dir=run_dir / "checkpoint" if run_dir is not None else None)
-    if resume:
-        trainer.resume()
-        if train_on and trainer.state.stopped_early:   # asked for more epochs: early stopping starts over
-            trainer.state.stopped_early, trainer.state.bad_epochs = False, 0
-    history = trainer.fit()
+    # One process at a time trains in a run folder (aekit/run_lock.py).
+    with run_lock(run_dir) if run_dir is not None and distributed.is_main() else contextlib.nullcontext():
+        trainer = Trainer(model, dataset.train, dataset.val, cfg.train, all_callbacks,
+                          checkpoint_dir=run_dir / "checkpoint" if run_dir is not None else None)
+        if resume:
+            trainer.resume()
+            if train_on and trainer.state.stopped_early:   # asked for more epochs: early stopping starts over
+                trainer.state.stopped_early, trainer.state.bad_epochs = False, 0
+        history = trainer.fit()
     distributed.finish()
     run = Run(run_dir, cfg, trainer.model, dataset, history)
     if run_dir is not None and distributed.is_main():

@@ -21,3 +21,17 @@ class DataError(AekitError):
 
 class ConfigError(AekitError):
     """A config key or value is invalid."""
+
+
+def did_you_mean(word: str, choices) -> str:
+    """' (did you mean X?)' for the choice nearest a mistyped `word`, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class WriteError(AekitError, OSError):
+    """A file or folder could not be written (no space, read-only, in the way).
+    Also an OSError, so that a caller that shrugs off a failed write (the
+    parsed-data cache) or tries elsewhere (a download's next mirror) still does."""

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
+
+from aekit.errors import WriteError
 
 
 # Folders whose fsync is left to the end of a `batched_folder_sync` block.
@@ -48,18 +52,51 @@ def _replaced_on_success(path: str | os.PathLike, suffix: str) -> Iterator[tuple
     block (which must have written and fsynced it) it replaces `path` and the
     folder is synced; on any error it is removed and `path` is untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(path, suffix)
+    make_folder(path.parent)
+    try:
+        fd, tmp = _create_temporary(path, suffix)
+    except OSError as err:
+        raise write_error(path, err) from None
     new_file_mode = stat.S_IMODE(os.fstat(fd).st_mode)   # 0o666 less the umask, as the kernel applied it
     try:
         yield fd, tmp
         _set_mode(path, tmp, new_file_mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.errno in _ENVIRONMENT_ERRNOS:
+            raise write_error(path, err) from None
         raise
     _fsync_dir(path.parent)
+
+
+# Write failures that are the disk's or the folder's, not a bug: one line for the user.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR,
+                       errno.ENOENT, errno.EISDIR, errno.EFBIG, errno.EIO}
+
+
+def write_error(path: str | os.PathLike, err: OSError) -> WriteError:
+    """The one-line error (an AekitError) for a write of `path` that failed with `err`."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return WriteError(f"no space left on device writing {path}: free some space or write elsewhere "
+                          "(the earlier file, if any, is unchanged)")
+    reason = err.strerror or type(err).__name__
+    return WriteError(f"cannot write {path} ({reason}): choose a folder you can write to")
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """mkdir -p, with a failure (a read-only place, a file in the way) as a one-line WriteError."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WriteError(f"cannot create the folder {folder}: a file of that name is in the way; "
+                         "give another folder") from None
+    except OSError as err:
+        raise WriteError(f"cannot create the folder {folder} ({err.strerror or type(err).__name__}): "
+                         "choose a folder you can write to") from None
+    return folder
 
 
 _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -119,6 +156,27 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> 
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+
+
+# `_create_temporary`'s names: `.NAME.` + 8 hex digits + `.tmp` or NAME's own suffix.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}(?P<suffix>\.[^.]+)$")
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that writes killed mid-way (SIGKILL, power
+    loss) left in `folder`; return them. Only for a folder no one else is
+    writing into at the time (a run folder under its lock): a live writer's
+    temporary file looks the same."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(folder):
+            match = _TEMPORARY.match(entry.name)
+            if match and entry.is_file(follow_symlinks=False) and (
+                    match["suffix"] == ".tmp" or match["name"].endswith(match["suffix"])):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -18,7 +18,7 @@ import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
-from aekit.errors import ConfigError
+from aekit.errors import ConfigError, did_you_mean
 
 
 class TaggedRegistry:
@@ -72,13 +72,16 @@ def from_dict(cls, data: Any, path: str = ""):
     unknown = sorted(set(data) - set(fields))
     if unknown:
         key = _join(path, unknown[0])
-        raise ConfigError(f"{key}: unknown key; valid keys here are {', '.join(sorted(fields))}")
+        raise ConfigError(f"{key}: unknown key{did_you_mean(unknown[0], fields)}; valid keys here are "
+                          f"{', '.join(sorted(fields))}")
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in data.items():
         key = _join(path, name)
         registry = fields[name].metadata.get("registry")
         if registry is not None:
+            if value is None and fields[name].default is not None:   # a part that the model cannot do without
+                raise ConfigError(f"{key}: expected a {registry.what} (a mapping with a type), got null")
             values[name] = None if value is None else registry.build(value, key)
         elif isinstance(registry_list := fields[name].metadata.get("registry_list"), TaggedRegistry):
             if not isinstance(value, list):

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from aekit.errors import AekitError
-from aekit.fs import atomic_write_text
+from aekit.fs import atomic_write_text, make_folder
 from aekit.training.callbacks import Callback
 from aekit.training.config import parse_set, qualify, resolve_config
 
@@ -178,7 +178,7 @@ def write_outputs(result: SweepResult, base) -> None:
     from aekit.report.sweep_plot import plot_sweep
 
     parent = result.dir
-    parent.mkdir(parents=True, exist_ok=True)
+    make_folder(parent)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

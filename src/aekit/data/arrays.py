@@ -12,7 +12,10 @@ Pickled (object) arrays are refused: loading one can run arbitrary code.
 from __future__ import annotations
 
 import contextlib
+import struct
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +86,10 @@ def _numpy_read(path: Path, key: str | None, fix: str):
             raise DataError(f"{what} holds Python objects (a pickled array), which aekit does not load: "
                             f"save numbers instead (uint8 0..255 or float 0..1)") from None
         raise DataError(f"cannot read {what} ({e}): {fix}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"cannot read {what} ({e}): {fix}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError, struct.error,
+            KeyError, TypeError) as e:
+        # numpy parses a header by literal_eval and a zip by zipfile: a damaged file fails in their own terms.
+        raise DataError(f"cannot read {what} ({type(e).__name__}: {e}): {fix}") from None
 
 
 def _images(array: np.ndarray, path: Path, key: str) -> torch.Tensor:

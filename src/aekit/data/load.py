@@ -12,7 +12,7 @@ from aekit.data.splits import check_val_fraction
 from aekit.data.transform import adapt, check_channels, check_image_size
 from aekit.data.types import Dataset, Split
 from aekit.data.user import load_user
-from aekit.errors import DataError
+from aekit.errors import DataError, did_you_mean
 
 USER_SUFFIXES = (".npy", ".npz")
 
@@ -58,5 +58,5 @@ def _load(source, val_fraction, seed, image_size, channels, data_dir, download) 
     if path.exists():
         raise DataError(f"{path} is not a folder, .npy or .npz file: point --data at a folder of images "
                         f"or a .npy/.npz array file")
-    raise DataError(f"unknown dataset or path {str(source)!r}: use one of {', '.join(BUILTINS)}, "
+    raise DataError(f"unknown dataset or path {str(source)!r}{did_you_mean(source, BUILTINS)}: use one of {', '.join(BUILTINS)}, "
                     f"or a folder/.npy/.npz path")

@@ -105,9 +105,12 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Autoenco
     meta_path = weights.with_suffix(".json")
     try:
         model = Autoencoder(from_dict(ModelConfig, meta["config"], "model"))
-    except AekitError as err:
-        raise AekitError(f"{meta_path} describes a model this aekit cannot build ({err}): it was edited or written "
-                         "by another aekit version; re-save the model") from None
+    except (AekitError, ValueError, TypeError, RuntimeError, AttributeError, KeyError, IndexError,
+            OverflowError) as err:
+        # A config read from a file that fails to build is the file's fault (edited, damaged), not a bug here.
+        detail = err if isinstance(err, AekitError) else f"{type(err).__name__}: {err}"
+        raise AekitError(f"{meta_path} describes a model this aekit cannot build ({detail}): it was edited or "
+                         "written by another aekit version; re-save the model") from None
     for key, built in (("input_shape", list(model.input_shape)), ("data_range", list(model.data_range))):
         if key in meta and meta[key] != built:   # a reader may trust these without building the model
             raise AekitError(f"{meta_path} says {key} {meta[key]!r} but its config builds {built!r}: the file was "

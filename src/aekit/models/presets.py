@@ -9,7 +9,7 @@ from importlib import resources
 
 import yaml
 
-from aekit.errors import ConfigError
+from aekit.errors import ConfigError, did_you_mean
 
 
 @lru_cache(maxsize=None)
@@ -35,7 +35,7 @@ def get_preset(name: str) -> dict:
     """A fresh copy of the preset's raw config (safe to modify)."""
     presets = _all()
     if name not in presets:
-        raise ConfigError(f"unknown preset {name!r}; run `aekit presets` to list them ({', '.join(presets)})")
+        raise ConfigError(f"unknown preset {name!r}{did_you_mean(name, presets)}; run `aekit presets` to list them ({', '.join(presets)})")
     raw = yaml.safe_load(yaml.safe_dump(presets[name], sort_keys=False))
     raw.pop("summary", None)   # listing text only; the run config keeps `description`
     return raw

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from aekit.metrics.codes import active_units, dead_code_units
-from aekit.fs import atomic_write_text, batched_folder_sync
+from aekit.fs import atomic_write_text, batched_folder_sync, make_folder
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
 from aekit.report.plots import plot_losses
@@ -68,7 +68,7 @@ class RunFolder(Callback):
         self.plotted_at = 0.0
 
     def on_fit_start(self, trainer) -> None:
-        (self.path / "images").mkdir(parents=True, exist_ok=True)
+        make_folder(self.path / "images")
         atomic_write_text(self.path / "config.yaml", self.config.to_yaml())
         self.plotted_epochs, self.plotted_at = len(trainer.state.history), time.monotonic()
 

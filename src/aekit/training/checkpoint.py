@@ -25,7 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from aekit.errors import AekitError
-from aekit.fs import atomic_write_text, atomic_write_with
+from aekit.fs import atomic_write_text, atomic_write_with, make_folder
 from aekit.training import distributed
 
 FORMAT = "aekit.checkpoint"
@@ -71,7 +71,7 @@ def _match_param_layout(optimizer) -> None:
 
 def save_checkpoint(trainer, folder: str | Path) -> Path:
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     st = trainer.state
     generation = st.generation + 1
     tensors = {f"model.{k}": v.detach().to("cpu").contiguous() for k, v in trainer.model.state_dict().items()}
@@ -122,7 +122,11 @@ def load_checkpoint(trainer, folder: str | Path) -> None:
         raise AekitError(f"{folder / 'last.json'} is not an aekit checkpoint")
     device = trainer.device
     model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    trainer.model.load_state_dict(model_sd)
+    try:
+        trainer.model.load_state_dict(model_sd)
+    except RuntimeError:   # missing, extra or mis-shaped tensors: another model's checkpoint
+        raise AekitError(f"the checkpoint in {folder} is of another model than the run's config.yaml builds: "
+                         "restore the run's own config.yaml, or start a new run") from None
     trainer.optimizer.load_state_dict(_unflatten_optimizer(meta["optimizer"], tensors))
     _match_param_layout(trainer.optimizer)
     if trainer.critic_optimizer is not None and meta["critic_optimizer"] is not None:

@@ -9,6 +9,7 @@ folder and rebuilds the run exactly.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -78,9 +79,9 @@ class TrainConfig:
         for key in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{key}: must be a positive integer")
-        if self.lr <= 0:
-            raise ConfigError("lr: the learning rate must be positive")
-        if self.weight_decay < 0:
+        if not (math.isfinite(self.lr) and self.lr > 0):   # NaN and inf pass a plain `<= 0` test
+            raise ConfigError(f"lr: the learning rate must be a positive finite number, got {self.lr}")
+        if not self.weight_decay >= 0:
             raise ConfigError("weight_decay: must be non-negative")
         if not 0.0 < self.rmsprop_alpha < 1.0:
             raise ConfigError("rmsprop_alpha: must be between 0 and 1 (torch 0.99, Keras rho 0.9)")

@@ -1,0 +1,38 @@
+"""`python tests/stalled_aekit.py ARGS...` runs `aekit ARGS` with one atomic
+write stopped in its middle, for tests that SIGKILL a process there.
+
+AEKIT_TEST_STALL names a file (a glob on the name, e.g. `last-*.safetensors`);
+AEKIT_TEST_STALL_AT=N picks its N-th write (1 by default). That write has put
+its new bytes in the temporary file beside the target; here the temporary
+file is cut to half its size (as if the kill landed mid-write), its name is
+written to the file AEKIT_TEST_STALL_MARK, and the process sleeps until it is
+killed, before the rename. Test code only: the product has no such hook."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+import time
+from pathlib import Path
+
+_real_replace = os.replace
+_seen = 0
+
+
+def _stalling_replace(src, dst, *args, **kwargs):
+    global _seen
+    if fnmatch.fnmatch(Path(dst).name, os.environ["AEKIT_TEST_STALL"]):
+        _seen += 1
+        if _seen == int(os.environ.get("AEKIT_TEST_STALL_AT", "1")):
+            os.truncate(src, os.path.getsize(src) // 2)
+            Path(os.environ["AEKIT_TEST_STALL_MARK"]).write_text(str(src))
+            time.sleep(3600)
+    return _real_replace(src, dst, *args, **kwargs)
+
+
+if __name__ == "__main__":
+    os.replace = _stalling_replace
+    from aekit.cli.main import main
+
+    main(sys.argv[1:])
