@@ -146,10 +146,11 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
             if train_on and trainer.state.stopped_early:   # asked for more epochs: early stopping starts over
                 trainer.state.stopped_early, trainer.state.bad_epochs = False, 0
         history = trainer.fit()
-    distributed.finish()
-    run = Run(run_dir, cfg, trainer.model, dataset, history)
-    if run_dir is not None and distributed.is_main():
-        from aekit.report.run_page import report_or_warn
+        distributed.finish()
+        run = Run(run_dir, cfg, trainer.model, dataset, history)
+        # Still under the lock: a second process must not train here while the report is written.
+        if run_dir is not None and distributed.is_main():
+            from aekit.report.run_page import report_or_warn
 
-        run.report = report_or_warn(run)
+            run.report = report_or_warn(run)
     return run
