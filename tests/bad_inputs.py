@@ -279,6 +279,15 @@ CASES: list[Case] = [
          argv=("export", "{run}", "--onnx", "/proc/aekit-onnx")),
     Case("reconstruct into a read-only place", ("/proc/aekit-rec", "choose a folder you can write to"),
          argv=("reconstruct", "{run}", "{digits}", "--out", "/proc/aekit-rec")),
+    # -- explore, report --
+    Case("explore a missing run", ("not found", "pretrained:NAME"), argv=("explore", "{tmp}/gone", "--port", "0")),
+    Case("explore an unknown pretrained model", ("no such pretrained model", "did you mean pretrained:mnist-2d"),
+         argv=("explore", "pretrained:mnist-3d", "--port", "0")),
+    Case("explore on a port out of range", ("--port", "70000", "0<=x<=65535"),
+         argv=("explore", "{run}", "--port", "70000")),
+    Case("report of a folder that is not a run", ("not a run folder", "aekit train"), argv=("report", "{tmp}/gone")),
+    Case("report into a read-only place", ("/proc/aekit-report.html",),
+         argv=("report", "{run}", "-o", "/proc/aekit-report.html")),
     # -- resume --
     Case("resume a folder that is not a run", ("config.yaml", "aekit train"),
          argv=("train", "--resume", "{tmp}/empty"), setup=lambda env: (env.tmp / "empty").mkdir()),
