@@ -31,16 +31,13 @@ _EXPORTS = {
     "tune_cpu": "aekit.cpu",
     "sweep": "aekit.sweeps",
     "explore": "aekit.serve",
+    # A function, from aekit.reporting (no submodule is named `report`).
+    "report": "aekit.reporting.run_page",
 }
-# Callable packages: `aekit.report(run)` writes a run's HTML report
-# (aekit/report/__init__.py says why the package itself is the function).
-_CALLABLE_PACKAGES = {"report": "aekit.report"}
-__all__ = sorted([*_EXPORTS, *_CALLABLE_PACKAGES]) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name):
-    if name in _CALLABLE_PACKAGES:
-        return import_module(_CALLABLE_PACKAGES[name])
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'aekit' has no attribute {name!r}")

@@ -19,7 +19,7 @@ import torch
 from aekit.data import Dataset, load_dataset
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
-from aekit.report.run_folder import RunFolder
+from aekit.reporting.run_folder import RunFolder
 from aekit.run_lock import run_lock
 from aekit.models.config import ModelConfig
 from aekit.schema import from_dict, to_dict
@@ -150,7 +150,7 @@ def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on
         run = Run(run_dir, cfg, trainer.model, dataset, history)
         # Still under the lock: a second process must not train here while the report is written.
         if run_dir is not None and distributed.is_main():
-            from aekit.report.run_page import report_or_warn
+            from aekit.reporting.run_page import report_or_warn
 
             run.report = report_or_warn(run)
     return run

@@ -175,7 +175,7 @@ def evaluate_run(run_dir: Path, *, seed: int = 0) -> dict:
 
 
 def write_outputs(result: SweepResult, base) -> None:
-    from aekit.report.sweep_plot import plot_sweep
+    from aekit.reporting.sweep_plot import plot_sweep
 
     parent = result.dir
     make_folder(parent)

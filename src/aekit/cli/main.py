@@ -184,7 +184,7 @@ def evaluate(run, data, split, nll_samples, anomaly_class, normal_class, weights
         return
     click.echo(json.dumps(record, indent=2) if as_json else format_table(record), nl=as_json)
     if os.path.isdir(run):   # a run folder's report shows evaluation.json: refresh it
-        from aekit.report.run_page import report_or_warn
+        from aekit.reporting.run_page import report_or_warn
 
         written = report_or_warn(run)
         if written is not None:

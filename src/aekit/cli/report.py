@@ -24,13 +24,13 @@ def report(runs, out):
       aekit report runs/a runs/b -o compare.html
     """
     if len(runs) == 1:
-        import aekit.report
+        from aekit.reporting.run_page import report
 
-        path = aekit.report(runs[0], out=out)
+        path = report(runs[0], out=out)
     else:
         if out is None:
             raise AekitError(f"{len(runs)} runs make a comparison page: name it with -o FILE.html")
-        from aekit.report.compare import compare
+        from aekit.reporting.compare import compare
 
         path = compare(list(runs), out)
     click.echo(f"report: {path}")

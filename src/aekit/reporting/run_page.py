@@ -1,5 +1,5 @@
 """`aekit.report(run)`: RUN/report.html, one self-contained page about a run
-(the sections: aekit/report/sections.py)."""
+(the sections: aekit/reporting/sections.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 from aekit.errors import AekitError
 from aekit.fs import atomic_write_text
-from aekit.report import html
-from aekit.report.history import parameter_count, read_evaluation, read_history
-from aekit.report.sections import Subject, run_sections
+from aekit.reporting import html
+from aekit.reporting.history import parameter_count, read_evaluation, read_history
+from aekit.reporting.sections import Subject, run_sections
 
 REPORT_NAME = "report.html"
 

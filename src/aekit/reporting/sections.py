@@ -23,10 +23,10 @@ from aekit.apps.sample import sample_job
 from aekit.data import Dataset
 from aekit.errors import AekitError
 from aekit.evaluation.table import format_number, heading, table_blocks
-from aekit.report import html
-from aekit.report.history import best_epoch, mean_rate, total_seconds, validated
-from aekit.report.html import Section
-from aekit.report.plots import loss_figure, png_bytes
+from aekit.reporting import html
+from aekit.reporting.history import best_epoch, mean_rate, total_seconds, validated
+from aekit.reporting.html import Section
+from aekit.reporting.plots import loss_figure, png_bytes
 
 MAP_IMAGES = 2000          # the latent map's points
 REFERENCE_IMAGES = 5000    # training codes for a plain AE's sampling Gaussian and the manifold's plane

@@ -10,7 +10,7 @@
     loss.png             train and validation loss curves (redrawn at most
                          every PLOT_EVERY_S seconds, and at the end of the run)
 And after the last epoch, written by aekit.train rather than this callback:
-    report.html          the run on one page (aekit/report/run_page.py)
+    report.html          the run on one page (aekit/reporting/run_page.py)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from aekit.metrics.codes import active_units, dead_code_units
 from aekit.fs import atomic_write_text, batched_folder_sync, make_folder
 from aekit.io.images import make_grid, save_png
 from aekit.io.model_file import save_model
-from aekit.report.plots import plot_losses
+from aekit.reporting.plots import plot_losses
 from aekit.training.callbacks import Callback
 from aekit.training.config import RunConfig
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from aekit.errors import AekitError
 from aekit.evaluation.table import format_number
 from aekit.fs import atomic_write_text
-from aekit.report import html
-from aekit.report.html import Section
-from aekit.report.plots import loss_figure, png_bytes
-from aekit.report.history import (best_epoch, mean_rate, parameter_count, read_evaluation, read_history,
+from aekit.reporting import html
+from aekit.reporting.html import Section
+from aekit.reporting.plots import loss_figure, png_bytes
+from aekit.reporting.history import (best_epoch, mean_rate, parameter_count, read_evaluation, read_history,
                                   total_seconds, validated)
 
 # Evaluation figures shown where at least one run has them: (column, path in evaluation.json).
