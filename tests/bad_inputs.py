@@ -286,6 +286,8 @@ CASES: list[Case] = [
     Case("explore on a port out of range", ("--port", "70000", "0<=x<=65535"),
          argv=("explore", "{run}", "--port", "70000")),
     Case("report of a folder that is not a run", ("not a run folder", "aekit train"), argv=("report", "{tmp}/gone")),
+    Case("compare a run with itself", ("given twice", "each run folder once"),
+         argv=("report", "{run}", "{run}", "-o", "{tmp}/compare.html")),
     Case("report into a read-only place", ("/proc/aekit-report.html",),
          argv=("report", "{run}", "-o", "/proc/aekit-report.html")),
     # -- resume --

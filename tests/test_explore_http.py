@@ -191,6 +191,12 @@ def test_1000_decodes_from_8_concurrent_clients(server, info):
     assert 8 * cpu_ms < 50, f"server CPU {cpu_ms:.2f} ms a request: 8 concurrent clients would wait over 50 ms"
 
 
+def image_file(format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (28, 28), 128).save(buffer, format=format)
+    return buffer.getvalue()
+
+
 def malformed_requests(info):
     """(method, path, httpx keyword arguments, expected status or None for any 4xx)."""
     d = info["code_dim"]
@@ -225,6 +231,11 @@ def malformed_requests(info):
         ("POST", "api/interpolate", {"json": {"a": good, "b": good, "method": "cubic"}}, 422),
         ("POST", "api/interpolate", {"json": {"a": good, "b": [1e6] * d}}, 422),
         ("POST", "api/upload", {"files": {"file": ("notes.txt", b"not an image", "text/plain")}}, 415),
+        # PostScript, which Pillow would hand to Ghostscript, and formats Pillow reads but the server does not take
+        ("POST", "api/upload", {"files": {"file": ("x.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n"
+                                                             b"showpage\n", "application/postscript")}}, 415),
+        ("POST", "api/upload", {"files": {"file": ("x.tif", image_file("TIFF"), "image/tiff")}}, 415),
+        ("POST", "api/upload", {"files": {"file": ("x.webp", image_file("WEBP"), "image/webp")}}, 415),
         ("POST", "api/upload", {"files": {"file": ("digit.png", PNG_MAGIC + b"\x00" * 64, "image/png")}}, 415),
         ("POST", "api/upload", {"files": {"file": ("empty.png", b"", "image/png")}}, 422),
         ("POST", "api/upload", {"files": {"file": ("big.png", big_png.getvalue(), "image/png")}}, 413),
@@ -330,6 +341,37 @@ def test_aekit_explore_warns_on_any_address(run_dir):
         process.communicate(timeout=30)
     assert line.startswith("aekit: warning: serving on 0.0.0.0: anyone who can reach this machine") and \
         "127.0.0.1" in line
+
+
+def test_another_loopback_address_serves_under_its_own_name(run_dir):
+    """--host 127.0.0.2 (or Debian's 127.0.1.1): the page answers at the address it printed."""
+    port = free_port()
+    process = aekit_command(str(run_dir), "--port", str(port), "--host", "127.0.0.2")
+    try:
+        wait_for_page(process, f"http://127.0.0.2:{port}/")
+        assert httpx.get(f"http://127.0.0.2:{port}/api/map").status_code == 200
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert "warning" not in err, err
+
+
+def test_the_explorer_downloads_nothing_unasked(run_dir, tmp_path, monkeypatch):
+    """Online as offline: a model whose data is not on disk is explored with the shipped digits,
+    and no download is tried (a firewall that drops packets would stall it for minutes)."""
+    from aekit.apps.model import Model
+    from aekit.data import download
+    from aekit.serve.state import dataset_for
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the explorer tried to download")
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
+    monkeypatch.delenv("AEKIT_OFFLINE")
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    named_mnist = Model(aekit.load(run_dir).autoencoder, None, {"data": {"name": "mnist"}})
+    dataset, note = dataset_for(named_mnist, None)
+    assert dataset.name == "digits-sample" and "mnist" in note
 
 
 def test_aekit_explore_port_in_use_is_one_line(tmp_path):

@@ -65,7 +65,7 @@ def model_prior(model: Autoencoder) -> tuple[Prior | None, str]:
         return prior, f"the adversarial prior ({type(prior).__name__}) the codes were matched to"
     if which == "vae":
         return None, "N(0, I), the VAE's prior"
-    return None, "a Gaussian fitted to the training images' codes (a plain autoencoder has no prior)"
+    return None, "a Gaussian fitted to the training images' codes; a plain autoencoder has no prior"
 
 
 def path(a: torch.Tensor, b: torch.Tensor, steps: int, method: str) -> torch.Tensor:

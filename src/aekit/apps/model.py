@@ -173,7 +173,7 @@ class Model:
         """One sentence: where `sample` draws its codes from."""
         text = code_space.model_prior(self.autoencoder)[1]
         if self.kind == "ae" and self._gaussian is not None:
-            text += f" ({self._gaussian.n} images)"
+            text = text.replace("images' codes", f"images' codes ({self._gaussian.n} images)", 1)
         return text
 
     def code_gaussian(self, images: Any = None) -> code_space.FittedGaussian:

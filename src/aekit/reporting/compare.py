@@ -29,6 +29,10 @@ def compare(runs: list[str | Path], out: str | Path) -> Path:
     if len(runs) < 2:
         raise AekitError("a comparison needs at least 2 run folders")
     folders = [Path(r) for r in runs]
+    seen = [f.resolve() for f in folders]
+    twice = next((f for f, r in zip(folders, seen) if seen.count(r) > 1), None)
+    if twice is not None:
+        raise AekitError(f"{twice} is given twice: name each run folder once")
     names = _names(folders)
     rows = [_summary(folder) for folder in folders]
     histories = {name: row["history"] for name, row in zip(names, rows) if row["history"]}

@@ -101,6 +101,9 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
+
+
 def read_upload(data: bytes, shape: tuple[int, int, int]) -> tuple[np.ndarray, list[int]]:
     """An uploaded image file as uint8 [C, H, W] of the model's shape (converted to its
     channels and resized when it differs), and the file's own [width, height].
@@ -111,7 +114,8 @@ def read_upload(data: bytes, shape: tuple[int, int, int]) -> tuple[np.ndarray, l
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            # Only these decoders: Pillow's EPS plugin, for one, runs Ghostscript on the upload.
+            with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as image:
                 width, height = image.size
                 if width * height > MAX_UPLOAD_PIXELS:
                     raise RequestError(413, f"the image is {width}x{height} pixels; the limit is "

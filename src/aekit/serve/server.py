@@ -90,7 +90,8 @@ def build(source: Any, data: str | None = None, warn: Callable[[str], None] | No
         (warn or (lambda line: print(line, file=sys.stderr)))(f"aekit: warning: {note}")
     from aekit.serve.limits import LOOPBACK_NAMES
 
-    return app(Explorer(model, dataset, note), LOOPBACK_NAMES if is_loopback(host) else None)
+    # The bound address itself is a name the browser may use too (127.0.0.2, 127.0.1.1, ...).
+    return app(Explorer(model, dataset, note), (*LOOPBACK_NAMES, host) if is_loopback(host) else None)
 
 
 @contextlib.contextmanager
@@ -122,11 +123,11 @@ def explore(source: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, dat
             open_browser: bool = False, echo: Callable[[str], None] = print,
             warn: Callable[[str], None] | None = None) -> None:
     """Serve the explorer for `source` on host:port until interrupted."""
-    warning = exposure_warning(host)
-    if warning:
-        (warn or echo)(f"aekit: warning: {warning}")
     sock = bind(host, port)
     try:
+        warning = exposure_warning(host)   # once the address is known to be good
+        if warning:
+            (warn or echo)(f"aekit: warning: {warning}")
         asgi = build(source, data, warn or echo, host)
         url = url_of(sock)
         echo(f"aekit explorer: {url}  (Ctrl-C stops it)")

@@ -78,7 +78,7 @@ def dataset_for(model: Model, data: str | None) -> tuple[Dataset, str | None]:
         try:
             if model.data is None:
                 raise DataError("this model names no training data")
-            dataset = model.data.load()
+            dataset = model.data.load(download=False)   # a server downloads nothing unasked
         except DataError as err:
             if tuple(model.input_shape) != (1, 28, 28):
                 raise AekitError(f"{err}: give the images to explore with --data NAME (see `aekit datasets`)") \

@@ -206,8 +206,12 @@ function showNeighbours(neighbours) {
   list.textContent = "";
   for (const n of neighbours) {
     const li = document.createElement("li");
-    li.innerHTML = `<img class="digit" alt="test image ${n.index}" src="/api/images/${n.index}.png">` +
-                   `${n.label === null ? "" : n.label + " "}(${n.distance.toFixed(2)})`;
+    // Built node by node: labels come from user folder names, never parsed as markup.
+    const img = document.createElement("img");
+    img.className = "digit";
+    img.alt = `test image ${n.index}`;
+    img.src = `/api/images/${n.index}.png`;
+    li.append(img, `${n.label === null ? "" : n.label + " "}(${n.distance.toFixed(2)})`);
     li.title = `test image #${n.index}, distance ${n.distance}`;
     li.addEventListener("click", () => selectPoint(n.index).catch(report));
     list.appendChild(li);
