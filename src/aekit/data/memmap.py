@@ -1,0 +1,66 @@
+"""Tensors over memory-mapped files, and reading batches from them.
+
+`map_npy` gives a zero-copy tensor over a .npy file; every consumer sees a
+plain CPU uint8 tensor. The trainer gathers each batch with `gatherer`: the
+rows are read in increasing order (sequential reads), put back in the seeded
+order (so a run matches the in-memory one exactly), and `release_pages` then
+hands the pages read back to the kernel (madvise DONTNEED: the file stays in
+the kernel's cache, but no longer counts as this process's memory), so the
+resident memory stays bounded by the batch, not the data set.
+Numpy and torch only: the trainer imports this.
+"""
+
+from __future__ import annotations
+
+import mmap
+import weakref
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+# data_ptr of a mapped tensor -> its numpy memmap, for `gatherer` and `release_pages`.
+_MAPS: "weakref.WeakValueDictionary[int, np.memmap]" = weakref.WeakValueDictionary()
+
+
+def is_mapped(images: torch.Tensor) -> bool:
+    return images.numel() > 0 and images.data_ptr() in _MAPS
+
+
+def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function from indices [B] to the images at them (uint8 [B, C, H, W]),
+    on the indices' device. In memory: a row gather. From a map: the rows are
+    read in increasing order (sequential reads), put back in the asked order,
+    and the pages read are released."""
+    if not is_mapped(images):
+        # index_select, not images[idx]: a plain row gather, ~10x faster than
+        # advanced indexing on uint8 (88 vs 6 us for 512 MNIST images here).
+        return lambda idx: images.index_select(0, idx)
+    array = _MAPS[images.data_ptr()]
+
+    def gather(idx: torch.Tensor) -> torch.Tensor:
+        ordered, where = idx.cpu().sort()
+        rows = torch.from_numpy(array[ordered.numpy()])
+        release_pages(images)
+        return torch.empty_like(rows).index_copy_(0, where, rows).to(idx.device)
+
+    return gather
+
+
+def release_pages(images: torch.Tensor) -> None:
+    """Drop a mapped tensor's pages from this process's resident memory (the
+    file stays in the kernel's cache); nothing for an in-memory tensor."""
+    array = _MAPS.get(images.data_ptr()) if images.numel() else None
+    if array is not None and hasattr(mmap, "MADV_DONTNEED"):
+        array._mmap.madvise(mmap.MADV_DONTNEED)
+
+
+def map_npy(path: Path) -> torch.Tensor:
+    """A uint8 .npy file as a tensor over its memory map (no copy)."""
+    # "c": copy-on-write, so torch gets a writable array (no warning) and the file is never changed.
+    array = np.load(path, mmap_mode="c")
+    tensor = torch.from_numpy(array)
+    if tensor.numel():
+        _MAPS[tensor.data_ptr()] = array
+    return tensor
