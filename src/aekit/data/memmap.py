@@ -7,11 +7,20 @@ order (so a run matches the in-memory one exactly), and `release_pages` then
 hands the pages read back to the kernel (madvise DONTNEED: the file stays in
 the kernel's cache, but no longer counts as this process's memory), so the
 resident memory stays bounded by the batch, not the data set.
+
+That bound also needs glibc's malloc to give each step's freed batch tensors
+back: by default it raises its mmap threshold after the first large free and
+then serves them from heaps that only grow (measured: dense-ae-32 on 8000
+64x64 RGB images, batch 256, 25 MB more resident memory per step, 1 GB after
+32 steps, in memory or mapped alike). `gatherer` therefore pins the threshold
+at 1 MiB for the process (`mallopt`) when it trains from a map: larger blocks
+are then mapped and unmapped each time (measured: flat, 375 MB over the epoch).
 Numpy and torch only: the trainer imports this.
 """
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import weakref
 from pathlib import Path
@@ -19,6 +28,8 @@ from typing import Callable
 
 import numpy as np
 import torch
+
+M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter (malloc.h)
 
 # data_ptr of a mapped tensor -> its numpy memmap, for `gatherer` and `release_pages`.
 _MAPS: "weakref.WeakValueDictionary[int, np.memmap]" = weakref.WeakValueDictionary()
@@ -38,6 +49,7 @@ def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         # advanced indexing on uint8 (88 vs 6 us for 512 MNIST images here).
         return lambda idx: images.index_select(0, idx)
     array = _MAPS[images.data_ptr()]
+    _return_large_blocks()
 
     def gather(idx: torch.Tensor) -> torch.Tensor:
         ordered, where = idx.cpu().sort()
@@ -46,6 +58,15 @@ def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         return torch.empty_like(rows).index_copy_(0, where, rows).to(idx.device)
 
     return gather
+
+
+def _return_large_blocks() -> None:
+    """glibc only (see the module's docstring); elsewhere nothing to do."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 def release_pages(images: torch.Tensor) -> None:
