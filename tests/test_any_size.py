@@ -17,6 +17,7 @@ from PIL import Image
 
 import aekit
 from aekit.cli.main import cli
+from aekit.data.memmap import is_mapped
 from rgb_folders import rgb_folder, tinted_digits
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +38,8 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("rgb")
-    return {32: rgb_folder(root / "32", 300, 32), 64: rgb_folder(root / "64", 150, 64)}
+    return {32: rgb_folder(root / "32", 300, 32), 64: rgb_folder(root / "64", 150, 64),
+            "32-few": rgb_folder(root / "32-few", 100, 32)}
 
 
 def train(preset, folder, out, epochs, *sets):
@@ -50,7 +52,7 @@ def runs(folders, cache, tmp_path_factory):
     """conv-ae on each size, trained from the memory map (so every job below
     also reads a mapped run's data)."""
     root = tmp_path_factory.mktemp("runs")
-    return {size: train("conv-ae", folders[size], root / f"conv-ae-{size}", 3, "data.memmap=always")
+    return {size: train("conv-ae", folders[size], root / f"conv-ae-{size}", 6, "data.memmap=always")
             for size in (32, 64)}
 
 
@@ -66,22 +68,29 @@ def test_conv_ae_learns_rgb_32_and_64_from_the_memory_map(runs):
     for size, run in runs.items():
         assert run.dataset.image_shape == (3, size, size) and run.model.input_shape == (3, size, size)
         first, last = run.history[0]["val_loss"], run.history[-1]["val_loss"]
-        # Measured (2-core AMD EPYC, 2026-11-30): 32x32 val_loss 1406 -> 1090 (2 epochs ...);
-        assert last < 0.85 * first, (size, first, last)
+        # Measured (2-core AMD EPYC, 2026-11-30), val_loss over the 6 epochs: 32x32 (270
+        # training images) 1459 -> 974 (0.67 of the first), 64x64 (135) 5307 -> 3700 (0.70).
+        assert last < 0.8 * first, (size, first, last)
 
 
-@pytest.mark.parametrize("preset,size", [("vae-conv", 32), ("dense-ae-32", 64)])
-def test_vae_conv_and_an_mlp_preset_learn_rgb(preset, size, folders, cache, tmp_path):
-    run = train(preset, folders[size], tmp_path / preset, 2)
+# vae-conv at 32x32 only: its dense output layer grows with the image's pixels
+# squared (50M weights at 3x32x32, 805M at 3x64x64; see docs/own-images.md).
+# Measured (2-core AMD EPYC, 2026-11-30), val_loss first -> last epoch: vae-conv
+# 257 -> 150 (0.58), dense-ae-25-elu 3927 -> 618 (0.16).
+@pytest.mark.parametrize("preset,size,epochs,ratio", [("vae-conv", "32-few", 2, 0.75),
+                                                      ("dense-ae-25-elu", 64, 15, 0.3)])
+def test_vae_conv_and_an_mlp_preset_learn_rgb(preset, size, epochs, ratio, folders, cache, tmp_path):
+    run = train(preset, folders[size], tmp_path / preset, epochs)
+    assert run.model.input_shape == ((3, 32, 32) if size == "32-few" else (3, 64, 64))
     first, last = run.history[0]["val_loss"], run.history[-1]["val_loss"]
-    assert last < 0.9 * first, (preset, first, last)
+    assert last < ratio * first, (preset, first, last)
 
 
 def test_memory_map_trains_exactly_as_in_memory(folders, cache, tmp_path):
     runs = {mode: train("dense-ae-32", folders[32], tmp_path / mode, 2, f"data.memmap={mode}")
             for mode in ("never", "always")}
     mapped = runs["always"].dataset
-    assert all(len(list((cache / "folders").iterdir())) for _ in [0])
+    assert is_mapped(mapped.train.images) and not is_mapped(runs["never"].dataset.train.images)
     for split in ("train", "val", "test"):
         assert np.array_equal(getattr(mapped, split).images, getattr(runs["never"].dataset, split).images)
     losses = {mode: [(h["train_loss"], h["val_loss"]) for h in run.history] for mode, run in runs.items()}
@@ -108,8 +117,8 @@ def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, cach
 def test_memory_stays_bounded_by_the_batch_not_the_data(tmp_path):
     # 5,000 tinted 64x64 RGB digits (58.6 MiB) memory-mapped; one epoch of
     # dense-ae-32 at batch 128. Measured (2-core AMD EPYC, 2026-11-30): the peak
-    # rose 31 MiB over the epoch mapped (batch working memory), and 67 MiB once
-    # every page was read; read into memory instead, 381 MiB (glibc's heaps
+    # rose 13 to 27 MiB over the epoch mapped (batch working memory), and 62 MiB
+    # once every page was read; read into memory instead, 381 MiB (glibc's heaps
     # growing step by step without the mmap threshold that the map path pins).
     tiles = tinted_digits(500, 64)
     data = np.ascontiguousarray(np.concatenate([np.roll(tiles, k, axis=0) for k in range(10)]).transpose(0, 3, 1, 2))
@@ -125,12 +134,11 @@ def test_memory_stays_bounded_by_the_batch_not_the_data(tmp_path):
 
 def test_a_size_the_stack_cannot_make_is_one_line(tmp_path):
     folder = rgb_folder(tmp_path / "30", 8, 30)
-    out = subprocess.run([sys.executable, "-m", "aekit", "train", "--preset", "conv-ae", "--data", str(folder),
-                          "--epochs", "1", "--out", str(tmp_path / "run")], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = CliRunner().invoke(cli, ["train", "--preset", "conv-ae", "--data", str(folder), "--epochs", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert out.exit_code == 2
     assert out.stderr.strip().splitlines() == [
-        "error: model.decoder.layers: this stack cannot end at the image size 30x30; near it, it makes "
+        "aekit: error: model.decoder.layers: this stack cannot end at the image size 30x30; near it, it makes "
         "20, 24, 28, 32, 36, 40: resize the images to one of those sizes (--image-size, data.image_size) "
         "or change the strides"]
     assert not (tmp_path / "run").exists()
@@ -141,8 +149,17 @@ def _png(path) -> tuple[str, tuple[int, int]]:
         return im.mode, im.size
 
 
-@pytest.mark.parametrize("size", [32, 64])
-def test_every_job_runs_on_an_rgb_run(size, runs, folders, tmp_path):
+def test_the_image_jobs_give_64x64_rgb(runs, folders, tmp_path):
+    run, data, out = runs[64].dir, folders[64], tmp_path
+    ok("reconstruct", run, data, "-o", out / "rec", "-n", "4")
+    assert np.load(out / "rec" / "reconstructions.npy").shape == (150, 3, 64, 64)
+    ok("sample", run, "-n", "4", "-o", out / "sample.png")
+    ok("manifold", run, "-n", "3", "-o", out / "manifold.png")
+    assert _png(out / "sample.png")[0] == "RGB" and _png(out / "manifold.png") == ("RGB", (192, 192))
+
+
+def test_every_job_runs_on_an_rgb_run(runs, folders, tmp_path):
+    size = 32
     run, data, out = runs[size].dir, folders[size], tmp_path
     shape = (3, size, size)
     ok("reconstruct", run, data, "-o", out / "rec", "-n", "4")
