@@ -139,7 +139,7 @@ def test_a_size_the_stack_cannot_make_is_one_line(tmp_path):
     assert out.exit_code == 2
     assert out.stderr.strip().splitlines() == [
         "aekit: error: model.decoder.layers: this stack cannot end at the image size 30x30; near it, it makes "
-        "20, 24, 28, 32, 36, 40: resize the images to one of those sizes (--image-size, data.image_size) "
+        "20, 24, 28, 32, 36, 40: resize the images to such a size (e.g. --set data.image_size=[28,28]) "
         "or change the strides"]
     assert not (tmp_path / "run").exists()
 

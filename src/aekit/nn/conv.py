@@ -127,19 +127,20 @@ def _axis_out(layers: list[ConvLayer], size: int) -> int:
 def solve_start(layers: list[ConvLayer], image_hw: tuple[int, int], where: str = "layers") -> tuple[int, int]:
     """The (height, width) a decoder stack must start from to end at `image_hw`;
     a one-line ConfigError naming the sizes it can make when none does."""
-    solved = []
+    solved, nearest, near = [], [], []
     for size in image_hw:
         found = [s for s in range(1, size + 1) if _axis_out(layers, s) == size]
-        if not found:
-            makes = sorted({_axis_out(layers, s) for s in range(1, 2 * size + 2)} - {0})
-            below = [m for m in makes if m < size][-3:]
-            above = [m for m in makes if m > size][:3]
-            raise ConfigError(
-                f"{where}: this stack cannot end at the image size {image_hw[0]}x{image_hw[1]}; near it, it makes "
-                f"{', '.join(str(m) for m in below + above)}: resize the images to one of those sizes "
-                "(--image-size, data.image_size) or change the strides"
-            )
-        solved.append(found[0])
+        makes = sorted({_axis_out(layers, s) for s in range(1, 2 * size + 2)} - {0})
+        solved.append(found[0] if found else None)
+        nearest.append(size if found else min(makes, key=lambda m: (abs(m - size), m)))
+        if not found and not near:
+            near = [m for m in makes if m < size][-3:] + [m for m in makes if m > size][:3]
+    if None in solved:
+        raise ConfigError(
+            f"{where}: this stack cannot end at the image size {image_hw[0]}x{image_hw[1]}; near it, it makes "
+            f"{', '.join(str(m) for m in near)}: resize the images to such a size "
+            f"(e.g. --set data.image_size=[{nearest[0]},{nearest[1]}]) or change the strides"
+        )
     return solved[0], solved[1]
 
 
