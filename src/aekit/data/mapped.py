@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -39,6 +40,7 @@ MEMMAP_MODES = ("auto", "always", "never")
 AUTO_FRACTION = 0.25          # of physical RAM: leaves room for the model, optimiser and the OS's file cache
 CACHE_VERSION = 1             # bump when the layout or the decoding changes, to retire old caches
 SPLITS = ("train", "val", "test")
+
 
 def check_memmap(mode: str) -> str:
     if mode not in MEMMAP_MODES:
