@@ -191,3 +191,28 @@ def test_every_job_runs_on_an_rgb_run(runs, folders, tmp_path):
 
     decoder = onnxruntime.InferenceSession(str(out / "onnx" / "decoder.onnx"))
     assert decoder.run(None, {decoder.get_inputs()[0].name: codes[:2]})[0].shape == (2, *shape)
+
+
+# Every preset's parameter count at 1x28x28 before conv decoders derived their
+# shapes from the data (commit 77f2f55): the 28x28 models must stay the same.
+COUNTS_28 = {"aae": 1135123, "ae-2d": 67707, "beta-vae": 10151489, "conv-ae-10": 95939, "conv-ae": 115217,
+             "dae": 473636, "deep-ae-3d": 219891, "dense-ae-25-elu": 40009, "dense-ae-32": 50992,
+             "dropout-ae": 473636, "fashion-ae": 473636, "sparse-ae": 1607440, "vae-conv": 10151489,
+             "vae-kingma": 652824, "vae-mlp": 437540}
+
+
+def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
+    from aekit.models.autoencoder import Autoencoder
+    from aekit.models.config import ModelConfig
+    from aekit.models.presets import get_preset, preset_names
+    from aekit.schema import from_dict
+
+    def count(name, shape):
+        raw = {**get_preset(name)["model"], "input_shape": list(shape)}
+        return sum(p.numel() for p in Autoencoder(from_dict(ModelConfig, raw, "model")).parameters())
+
+    assert sorted(preset_names()) == sorted(COUNTS_28)
+    assert {name: count(name, (1, 28, 28)) for name in COUNTS_28} == COUNTS_28
+    for name in COUNTS_28:
+        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: built at 3x32x32 above
+            assert count(name, (3, 64, 64)) > count(name, (1, 28, 28)), name
