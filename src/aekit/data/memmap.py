@@ -14,11 +14,12 @@ in the kernel's cache, but no longer counts as this process's memory).
 
 That bound also needs glibc's malloc to give each step's freed batch tensors
 back: by default it raises its mmap threshold after the first large free and
-then serves them from heaps that only grow (measured: dense-ae-32 on 8000
-64x64 RGB images, batch 256, 25 MB more resident memory per step, 1 GB after
-32 steps, in memory or mapped alike). `gatherer` therefore pins the threshold
-at 1 MiB for the process (`mallopt`) when it trains from a map: larger blocks
-are then mapped and unmapped each time (measured: flat, 375 MB over the epoch).
+then serves them from heaps that only grow (measured on a 2-core AMD EPYC,
+2026-11-30: dense-ae-32 on 8000 64x64 RGB images, batch 256, 25 MB more
+resident memory per step, 1 GB after 32 steps, in memory or mapped alike).
+`gatherer` therefore pins the threshold at 1 MiB for the process (`mallopt`)
+when it trains from a map: larger blocks are then mapped and unmapped each
+time (measured: resident memory flat at 375 MB through the same epoch).
 Numpy and torch only: the trainer imports this.
 """
 
