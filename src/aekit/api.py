@@ -117,7 +117,8 @@ def resume(run_dir: str | Path, callbacks: list[Callback] = (), epochs: int | No
 def _fit(cfg: RunConfig, run_dir: Path | None, callbacks, resume: bool, train_on: bool = False) -> Run:
     dataset = load_dataset(cfg.data.name, val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
                            image_size=cfg.data.image_size, channels=cfg.data.channels,
-                           exclude_classes=cfg.data.exclude_classes, only_classes=cfg.data.only_classes)
+                           exclude_classes=cfg.data.exclude_classes, only_classes=cfg.data.only_classes,
+                           memmap=cfg.data.memmap)
     seed_everything(cfg.train.seed)
     model = build_model(cfg, dataset.image_shape)
     all_callbacks = list(callbacks)

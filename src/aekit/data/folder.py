@@ -13,6 +13,7 @@ and size for all images, then each image is decoded, converted and resized.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,36 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 GREY_MODES = {"1", "L", "LA"}   # with channels=None, all images grey -> 1 channel, else 3
 
 
+@dataclass(frozen=True)
+class FolderPlan:
+    """What reading a folder will give, known from the file headers alone."""
+
+    files: dict[str, list[Path]]                 # {"train": .., "test": ..} or {"all": ..}
+    labels: dict[str, torch.Tensor | None]       # int64 per part, or None without class subfolders
+    classes: tuple[str, ...] | None
+    mode: str                                    # Pillow mode: "L" or "RGB"
+    size: tuple[int, int]                        # (height, width)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (1 if self.mode == "L" else 3, *self.size)
+
+
 def read_image_folder(root: Path, size: tuple[int, int] | None, channels: int | None
                       ) -> tuple[dict[str, Split], tuple[str, ...] | None]:
     """({"train": .., "test": ..} or {"all": ..}, class names or None)."""
+    return decode_plan(plan_folder(root, size, channels))
+
+
+def decode_plan(plan: FolderPlan) -> tuple[dict[str, Split], tuple[str, ...] | None]:
+    """`read_image_folder`'s result for a folder already planned."""
+    splits = {name: Split(_decode_all(found, plan.mode, plan.size), plan.labels[name])
+              for name, found in plan.files.items()}
+    return splits, plan.classes
+
+
+def plan_folder(root: Path, size: tuple[int, int] | None, channels: int | None) -> FolderPlan:
+    """The folder's image files, labels, and the mode and size they are all read at."""
     if (root / "train").is_dir() and (root / "test").is_dir():
         parts = {"train": root / "train", "test": root / "test"}
     else:
@@ -47,15 +75,13 @@ def read_image_folder(root: Path, size: tuple[int, int] | None, channels: int | 
 
     everything = [path for found in files.values() for path in found]
     mode, target = _agree(everything, size, channels)
-    splits = {}
-    for name, found in files.items():
-        images = _decode_all(found, mode, target)
-        labels = None
+    labels = {}
+    for name in files:
+        labels[name] = None
         if classes is not None:
             index = {c: i for i, c in enumerate(classes)}
-            labels = torch.tensor([index[c] for c in class_of[name]], dtype=torch.int64)
-        splits[name] = Split(images, labels)
-    return splits, classes
+            labels[name] = torch.tensor([index[c] for c in class_of[name]], dtype=torch.int64)
+    return FolderPlan(files, labels, classes, mode, target)
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -105,15 +131,21 @@ def _decode_all(files: list[Path], mode: str, size: tuple[int, int]) -> torch.Te
     h, w = size
     out = np.empty((len(files), h, w, 1 if mode == "L" else 3), dtype=np.uint8)
     for i, path in enumerate(files):
-        with _open(path) as im:
-            try:
-                im = im.convert(mode)
-                if (im.height, im.width) != size:
-                    im = im.resize((w, h), Image.Resampling.LANCZOS)
-                out[i] = np.asarray(im).reshape(h, w, -1)
-            except Exception as e:  # noqa: BLE001 - a decoder can fail in many ways; all mean "bad file"
-                raise _unreadable(path, e) from None
+        out[i] = decode_image(path, mode, size)
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+def decode_image(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """One image as uint8 [H, W, C], converted to `mode` and resized to `size`."""
+    h, w = size
+    with _open(path) as im:
+        try:
+            im = im.convert(mode)
+            if (im.height, im.width) != size:
+                im = im.resize((w, h), Image.Resampling.LANCZOS)
+            return np.asarray(im).reshape(h, w, -1)
+        except Exception as e:  # noqa: BLE001 - a decoder can fail in many ways; all mean "bad file"
+            raise _unreadable(path, e) from None
 
 
 def _open(path: Path) -> Image.Image:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aekit.data.builtin import load_builtin
 from aekit.data.classes import filter_classes
+from aekit.data.mapped import check_memmap
 from aekit.data.registry import BUILTINS
 from aekit.data.splits import check_val_fraction
 from aekit.data.transform import adapt, check_channels, check_image_size
@@ -21,7 +22,7 @@ def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: 
                  image_size: int | tuple[int, int] | None = None, channels: int | None = None,
                  data_dir: str | os.PathLike | None = None, download: bool = True,
                  exclude_classes: list[int | str] | None = None, only_classes: list[int | str] | None = None,
-                 ) -> Dataset:
+                 memmap: str = "auto") -> Dataset:
     """Load a built-in dataset by name, or user data from a folder / .npy / .npz path.
 
     Built-in names win over a same-named folder in the working directory (give
@@ -36,13 +37,17 @@ def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: 
     exclude_classes / only_classes: class indices or names to leave out of /
         keep alone in the train and validation splits (the test split stays
         whole); see aekit.data.classes.
+    memmap: for an image folder, "always" decodes it once into memory-mapped
+        files and trains from them, "never" into memory, "auto" maps it when
+        it would take more than a quarter of the RAM (see aekit.data.mapped).
     """
-    return filter_classes(_load(source, val_fraction, seed, image_size, channels, data_dir, download),
+    return filter_classes(_load(source, val_fraction, seed, image_size, channels, data_dir, download, memmap),
                           exclude=exclude_classes, only=only_classes)
 
 
-def _load(source, val_fraction, seed, image_size, channels, data_dir, download) -> Dataset:
+def _load(source, val_fraction, seed, image_size, channels, data_dir, download, memmap) -> Dataset:
     val_fraction = check_val_fraction(val_fraction)
+    memmap = check_memmap(memmap)
     size = check_image_size(image_size)
     channels = check_channels(channels)
     if isinstance(source, str) and source in BUILTINS:
@@ -54,7 +59,8 @@ def _load(source, val_fraction, seed, image_size, channels, data_dir, download) 
         return Dataset(info.name, train, val, test, info.classes, info.binary and not resized)
     path = Path(source).expanduser()
     if path.is_dir() or (path.is_file() and path.suffix.lower() in USER_SUFFIXES):
-        return load_user(path, name=str(source), val_fraction=val_fraction, seed=seed, size=size, channels=channels)
+        return load_user(path, name=str(source), val_fraction=val_fraction, seed=seed, size=size, channels=channels,
+                         memmap=memmap)
     if path.exists():
         raise DataError(f"{path} is not a folder, .npy or .npz file: point --data at a folder of images "
                         f"or a .npy/.npz array file")

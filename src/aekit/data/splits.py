@@ -37,13 +37,18 @@ def check_val_fraction(val_fraction: float) -> float:
 
 def carve(pool: Split, fraction: float, seed: int) -> tuple[Split, Split]:
     """Split `pool` into (rest, carved) with `round(fraction * len(pool))` carved images."""
-    n = len(pool)
+    rest, carved = carve_index(len(pool), fraction, seed)
+    return take(pool, rest), take(pool, carved)
+
+
+def carve_index(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`carve`'s two parts as increasing indices into a pool of `n` images."""
     k = round(fraction * n)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
     chosen = torch.zeros(n, dtype=torch.bool)
     chosen[order[:k]] = True
     # nonzero() lists indices in increasing order: both parts keep the pool's order.
-    return take(pool, (~chosen).nonzero().squeeze(1)), take(pool, chosen.nonzero().squeeze(1))
+    return (~chosen).nonzero().squeeze(1), chosen.nonzero().squeeze(1)
 
 
 def take(pool: Split, index: torch.Tensor) -> Split:

@@ -11,16 +11,20 @@ from pathlib import Path
 import torch
 
 from aekit.data.arrays import read_npy, read_npz
-from aekit.data.folder import read_image_folder
+from aekit.data.folder import decode_plan, plan_folder
+from aekit.data.mapped import load_mapped, plan_maps
 from aekit.data.splits import TEST_FRACTION, TEST_SEED, carve
 from aekit.data.transform import adapt
 from aekit.data.types import Dataset, Split
 
 
 def load_user(path: Path, *, name: str, val_fraction: float, seed: int,
-              size: tuple[int, int] | None, channels: int | None) -> Dataset:
+              size: tuple[int, int] | None, channels: int | None, memmap: str = "auto") -> Dataset:
     if path.is_dir():
-        parts, classes = read_image_folder(path, size, channels)   # Pillow already resized / converted
+        plan = plan_folder(path, size, channels)
+        if plan_maps(plan, memmap):
+            return load_mapped(path, plan, name=name, val_fraction=val_fraction, seed=seed)
+        parts, classes = decode_plan(plan)   # Pillow already resized / converted
     elif path.suffix.lower() == ".npz":
         parts, classes = read_npz(path)
     else:

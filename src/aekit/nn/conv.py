@@ -16,6 +16,14 @@ The shapes are worked out when the stack is built (`conv_shapes`), so a stack
 that does not fit the image (a size shrinking to zero, a decoder ending at the
 wrong size) is a one-line ConfigError naming the layer, not a runtime crash.
 
+Any image size: a decoder's `start` may give only its channels ([C]) or be left
+out (the encoder's output channels), and its height and width are then solved
+from the stack so that it ends at the image's size (`solve_start`); a size no
+start can reach is a one-line error naming the sizes the stack can make. The
+output layer's `filters: channels` takes the image's channel count (1 or 3).
+Images are never padded or cropped to fit: that would change what is learned
+without saying so.
+
 Encoder: image → conv stack → flatten → optional dense layers → features for
 the bottleneck. Decoder: code → (dense layers) → projection to `start`
 [C, H, W] → conv stack → image (or, with `dense_output`, flatten → one dense
@@ -26,7 +34,7 @@ layer carries no activation: the likelihood applies its own (sigmoid, tanh).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import torch
@@ -40,9 +48,12 @@ from aekit.nn.mlp import mlp_layers
 from aekit.nn.registry import DECODERS, ENCODERS
 
 
+IMAGE_CHANNELS = "channels"   # `filters: channels`: as many filters as the image has channels
+
+
 @dataclass
 class ConvLayer:
-    filters: int | None = None   # a convolution with this many output channels; null: a pool or upsample layer
+    filters: int | Literal["channels"] | None = None   # output channels of a convolution ("channels": the image's); null: a pool or upsample layer
     kernel: int = 3   # convolution kernel size
     stride: int = 1   # convolution stride
     padding: int | str = 0          # an integer, or "same"
@@ -57,7 +68,9 @@ class ConvLayer:
         kinds = [self.filters is not None, self.pool > 0, self.upsample > 0]
         if sum(kinds) != 1:
             raise ConfigError("a conv layer is exactly one of {filters: N, ...}, {pool: N} or {upsample: N}")
-        if self.filters is not None and (self.filters <= 0 or self.kernel <= 0 or self.stride <= 0):
+        if isinstance(self.filters, int) and self.filters <= 0:
+            raise ConfigError("filters, kernel and stride must be positive integers")
+        if self.filters is not None and (self.kernel <= 0 or self.stride <= 0):
             raise ConfigError("filters, kernel and stride must be positive integers")
         if isinstance(self.padding, str) and self.padding != "same":
             raise ConfigError(f"padding: expected an integer or 'same', got {self.padding!r}")
@@ -100,6 +113,35 @@ def _layer_out(layer: ConvLayer, size: int) -> int:
     if layer.padding == "same":
         return size * s
     return (size - 1) * s - 2 * layer.padding + k + layer.output_padding
+
+
+def _axis_out(layers: list[ConvLayer], size: int) -> int:
+    """One spatial axis through the whole stack (0 once it shrinks below 1)."""
+    for layer in layers:
+        size = _layer_out(layer, size)
+        if size < 1:
+            return 0
+    return size
+
+
+def solve_start(layers: list[ConvLayer], image_hw: tuple[int, int], where: str = "layers") -> tuple[int, int]:
+    """The (height, width) a decoder stack must start from to end at `image_hw`;
+    a one-line ConfigError naming the sizes it can make when none does."""
+    solved, nearest, near = [], [], []
+    for size in image_hw:
+        found = [s for s in range(1, size + 1) if _axis_out(layers, s) == size]
+        makes = sorted({_axis_out(layers, s) for s in range(1, 2 * size + 2)} - {0})
+        solved.append(found[0] if found else None)
+        nearest.append(size if found else min(makes, key=lambda m: (abs(m - size), m)))
+        if not found and not near:
+            near = [m for m in makes if m < size][-3:] + [m for m in makes if m > size][:3]
+    if None in solved:
+        raise ConfigError(
+            f"{where}: this stack cannot end at the image size {image_hw[0]}x{image_hw[1]}; near it, it makes "
+            f"{', '.join(str(m) for m in near)}: resize the images to such a size "
+            f"(e.g. --set data.image_size=[{nearest[0]},{nearest[1]}]) or change the strides"
+        )
+    return solved[0], solved[1]
 
 
 def conv_shapes(layers: list[ConvLayer], shape: tuple[int, int, int], where: str = "layers") -> list[tuple[int, int, int]]:
@@ -229,6 +271,9 @@ class ConvEncoderConfig(_ConvOptions, EncoderConfig):
         super().validate()
         if any(layer.kind in ("conv_transpose", "upsample") for layer in self.layers):
             raise ConfigError("layers: an encoder uses convolutions and pools, not transposed convs or upsampling")
+        if any(layer.filters == IMAGE_CHANNELS for layer in self.layers):
+            raise ConfigError("layers: `filters: channels` is for a decoder's output layer; give an encoder's "
+                              "layers a number of filters")
 
     def build(self, input_shape) -> "ConvEncoder":
         return ConvEncoder(self, tuple(input_shape))
@@ -267,31 +312,58 @@ class ConvDecoderConfig(_ConvOptions, DecoderConfig):
     """`start` [C, H, W] is the feature map the conv stack begins from: the
     code (after `dense`) is projected onto it by a dense layer with the
     stack's activation (Keras: Dense(7*7*64, relu) + Reshape), or reshaped
-    as it is with `project: false` when the code already has that size."""
+    as it is with `project: false` when the code already has that size.
+    [C] gives the channels only and null mirrors a conv encoder's output
+    channels (64 after an MLP encoder); H and W are then solved from the
+    image size (see the module's docstring)."""
 
-    start: list[int] = field(default_factory=lambda: [64, 7, 7])   # [C, H, W] feature map the decoder's conv stack starts from
+    start: list[int] | None = None   # [C, H, W] the decoder's conv stack starts from; [C] or null: H, W (and C) solved from the image size
     project: bool = True   # map the code onto `start` with a dense layer (false: reshape it as it is)
     dense_output: bool = False      # flatten the stack and map to the image with one dense layer
     layers: list[ConvLayer] = field(default_factory=lambda: [
         ConvLayer(filters=32, kernel=3, stride=2, padding="same", transpose=True),
-        ConvLayer(filters=1, kernel=3, stride=2, padding="same", transpose=True),
+        ConvLayer(filters=IMAGE_CHANNELS, kernel=3, stride=2, padding="same", transpose=True),
     ])
 
     def validate(self):
         super().validate()
-        if len(self.start) != 3 or min(self.start) <= 0:
-            raise ConfigError("start: expected [channels, height, width] of the first feature map, e.g. [64, 7, 7]")
+        if self.start is not None and (len(self.start) not in (1, 3) or min(self.start) <= 0):
+            raise ConfigError("start: expected [channels, height, width] of the first feature map, e.g. [64, 7, 7], "
+                              "or [channels] to fit any image size")
         if any(layer.kind == "pool" for layer in self.layers):
             raise ConfigError("layers: a decoder upsamples; use transposed convs or {upsample: N}, not pools")
 
     def build(self, code_dim: int, output_shape, encoder_cfg=None) -> "ConvDecoder":
-        return ConvDecoder(self, code_dim, tuple(output_shape))
+        return ConvDecoder(self, code_dim, tuple(output_shape), encoder_cfg)
+
+
+def _image_layers(layers: list[ConvLayer], channels: int) -> list[ConvLayer]:
+    """The stack with `filters: channels` replaced by the image's channel count."""
+    return [replace(layer, filters=channels) if layer.filters == IMAGE_CHANNELS else layer for layer in layers]
+
+
+def _resolve_start(cfg: ConvDecoderConfig, layers: list[ConvLayer], output_shape,
+                   encoder_cfg) -> tuple[int, int, int]:
+    """[C, H, W] of the first feature map for this image shape (see ConvDecoderConfig)."""
+    if cfg.start is not None and len(cfg.start) == 3:
+        return tuple(cfg.start)
+    encoder_out = None
+    if isinstance(encoder_cfg, ConvEncoderConfig):
+        try:
+            encoder_out = conv_shapes(encoder_cfg.layers, output_shape)[-1]
+        except ConfigError:
+            encoder_out = None          # the encoder reports it when it is built
+    channels = cfg.start[0] if cfg.start is not None else (encoder_out[0] if encoder_out else 64)
+    if cfg.dense_output and encoder_out is not None:
+        return channels, encoder_out[1], encoder_out[2]   # any size serves: mirror the encoder's map
+    return (channels, *solve_start(layers, output_shape[1:], "model.decoder.layers"))
 
 
 class ConvDecoder(Decoder):
-    def __init__(self, cfg: ConvDecoderConfig, code_dim: int, output_shape):
+    def __init__(self, cfg: ConvDecoderConfig, code_dim: int, output_shape, encoder_cfg=None):
         super().__init__()
-        self.output_shape, self.start = output_shape, tuple(cfg.start)
+        layers = _image_layers(cfg.layers, output_shape[0])
+        self.output_shape, self.start = output_shape, _resolve_start(cfg, layers, output_shape, encoder_cfg)
         dense, width = mlp_layers(code_dim, list(cfg.dense), cfg.activation, cfg.slope, cfg.dropout, cfg.batch_norm)
         if cfg.project:
             dense += [Linear(width, math.prod(self.start)), make_activation(cfg.activation, cfg.slope)]
@@ -302,7 +374,7 @@ class ConvDecoder(Decoder):
             )
         self.stem = nn.Sequential(*dense)
         try:
-            self.convs, shape = build_stack(cfg.layers, self.start, cfg.activation, cfg.slope, cfg.dropout,
+            self.convs, shape = build_stack(layers, self.start, cfg.activation, cfg.slope, cfg.dropout,
                                             cfg.batch_norm, raw_last=not cfg.dense_output)
         except ConfigError as err:
             raise ConfigError(f"model.decoder.{err}") from None

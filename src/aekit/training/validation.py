@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import torch
 
+from aekit.data.memmap import release_pages
 from aekit.models.autoencoder import Autoencoder
 from aekit.rng import fixed_rng
 
@@ -70,9 +71,12 @@ def mean_loss_terms(model: Autoencoder, images: torch.Tensor, batch_size: int = 
     inputs corrupted if `corrupt`, with the fixed noise of `seed`; each
     batch's deterministic codes appended to `codes` when given."""
     sums: dict[str, torch.Tensor] = {}
-    with model.evaluating(), fixed_rng(noise_seed(seed), images.device):
+    # The model's device: a memory-mapped split stays on the CPU (aekit.data.memmap).
+    device = next(model.parameters()).device
+    with model.evaluating(), fixed_rng(noise_seed(seed), device):
         for start in range(0, len(images), batch_size):
-            x = model.preprocess(images[start:start + batch_size])
+            x = model.preprocess(images[start:start + batch_size].to(device))
+            release_pages(images)   # a memory-mapped split: keep only a batch resident
             out = model.loss(x, step, corrupt=corrupt)
             out.accumulate(sums, len(x))
             if codes is not None:

@@ -1,0 +1,218 @@
+"""Any image size and channel count (issue #12): the conv presets build for the
+data's shape, learn on RGB folders of 32x32 and 64x64 digits, and every job
+runs on such a run; a folder memory-mapped trains exactly as in memory, with
+memory bounded by the batch; a size a stack cannot make is one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import aekit
+from aekit.cli.main import cli
+from aekit.data.memmap import is_mapped
+from rgb_folders import rgb_folder, tinted_digits
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A cache folder of this module's own (the memory maps go there)."""
+    old = os.environ.get("AEKIT_CACHE_DIR")
+    os.environ["AEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield Path(os.environ["AEKIT_CACHE_DIR"])
+    if old is None:
+        del os.environ["AEKIT_CACHE_DIR"]
+    else:
+        os.environ["AEKIT_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rgb")
+    return {32: rgb_folder(root / "32", 300, 32), 64: rgb_folder(root / "64", 150, 64),
+            "32-few": rgb_folder(root / "32-few", 100, 32)}
+
+
+def train(preset, folder, out, epochs, *sets):
+    return aekit.train(preset, data=str(folder), epochs=epochs, seed=0, device="cpu", out=out,
+                       sets=["train.threads=1", *sets])
+
+
+@pytest.fixture(scope="module")
+def runs(folders, cache, tmp_path_factory):
+    """conv-ae on each size, trained from the memory map (so every job below
+    also reads a mapped run's data)."""
+    root = tmp_path_factory.mktemp("runs")
+    return {size: train("conv-ae", folders[size], root / f"conv-ae-{size}", 6, "data.memmap=always")
+            for size in (32, 64)}
+
+
+def ok(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_conv_ae_learns_rgb_32_and_64_from_the_memory_map(runs):
+    for size, run in runs.items():
+        assert run.dataset.image_shape == (3, size, size) and run.model.input_shape == (3, size, size)
+        first, last = run.history[0]["val_loss"], run.history[-1]["val_loss"]
+        # Measured (2-core AMD EPYC, 2026-11-30), val_loss over the 6 epochs: 32x32 (270
+        # training images) 1459 -> 974 (0.67 of the first), 64x64 (135) 5307 -> 3700 (0.70).
+        assert last < 0.8 * first, (size, first, last)
+
+
+# vae-conv at 32x32 only: its dense output layer grows with the image's pixels
+# squared (50M weights at 3x32x32, 805M at 3x64x64; see docs/own-images.md).
+# Measured (2-core AMD EPYC, 2026-11-30), val_loss first -> last epoch: vae-conv
+# 257 -> 150 (0.58), dense-ae-25-elu 3927 -> 618 (0.16).
+@pytest.mark.parametrize("preset,size,epochs,ratio", [("vae-conv", "32-few", 2, 0.75),
+                                                      ("dense-ae-25-elu", 64, 15, 0.3)])
+def test_vae_conv_and_an_mlp_preset_learn_rgb(preset, size, epochs, ratio, folders, cache, tmp_path):
+    run = train(preset, folders[size], tmp_path / preset, epochs)
+    assert run.model.input_shape == ((3, 32, 32) if size == "32-few" else (3, 64, 64))
+    first, last = run.history[0]["val_loss"], run.history[-1]["val_loss"]
+    assert last < ratio * first, (preset, first, last)
+
+
+def test_memory_map_trains_exactly_as_in_memory(folders, cache, tmp_path):
+    runs = {mode: train("dense-ae-32", folders[32], tmp_path / mode, 2, f"data.memmap={mode}")
+            for mode in ("never", "always")}
+    mapped = runs["always"].dataset
+    assert is_mapped(mapped.train.images) and not is_mapped(runs["never"].dataset.train.images)
+    for split in ("train", "val", "test"):
+        assert np.array_equal(getattr(mapped, split).images, getattr(runs["never"].dataset, split).images)
+    losses = {mode: [(h["train_loss"], h["val_loss"]) for h in run.history] for mode, run in runs.items()}
+    assert losses["always"] == losses["never"]
+
+
+def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, cache, tmp_path):
+    from aekit.data import load_dataset
+
+    folder = rgb_folder(tmp_path / "few", 12, 32)
+    first = load_dataset(str(folder), memmap="always")
+    made = set((cache / "folders").iterdir())
+    again = load_dataset(str(folder), memmap="always")
+    assert set((cache / "folders").iterdir()) == made and np.array_equal(first.train.images, again.train.images)
+    Image.fromarray(tinted_digits(1, 32, seed=5)[0]).save(folder / "00000.png")   # one image changed
+    changed = load_dataset(str(folder), memmap="always")
+    assert len(set((cache / "folders").iterdir()) - made) == 1
+    in_memory = load_dataset(str(folder), memmap="never")
+    assert np.array_equal(changed.train.images, in_memory.train.images)
+    assert not np.array_equal(changed.train.images, first.train.images) or \
+        not np.array_equal(changed.test.images, first.test.images)
+
+
+def test_memory_stays_bounded_by_the_batch_not_the_data(tmp_path):
+    # 5,000 tinted 64x64 RGB digits (58.6 MiB) memory-mapped; one epoch of
+    # dense-ae-32 at batch 128. Measured (2-core AMD EPYC, 2026-11-30): the peak
+    # rose 13 to 27 MiB over the epoch mapped (batch working memory), and 62 MiB
+    # once every page was read; read into memory instead, 381 MiB (glibc's heaps
+    # growing step by step without the mmap threshold that the map path pins).
+    tiles = tinted_digits(500, 64)
+    data = np.ascontiguousarray(np.concatenate([np.roll(tiles, k, axis=0) for k in range(10)]).transpose(0, 3, 1, 2))
+    np.save(tmp_path / "big.npy", data)
+    size = data.nbytes / 2**20
+    out = subprocess.run([sys.executable, str(HERE / "memmap_rss.py"), str(tmp_path / "big.npy"), "map"],
+                         capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    trained, touched, _ = out.stdout.split()
+    assert int(trained) < 45 < size, (trained, size)
+    assert int(touched) > 0.8 * size    # the measure does see the map's pages once they are all read
+
+
+def test_a_size_the_stack_cannot_make_is_one_line(tmp_path):
+    folder = rgb_folder(tmp_path / "30", 8, 30)
+    out = CliRunner().invoke(cli, ["train", "--preset", "conv-ae", "--data", str(folder), "--epochs", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert out.exit_code == 2
+    assert out.stderr.strip().splitlines() == [
+        "aekit: error: model.decoder.layers: this stack cannot end at the image size 30x30; near it, it makes "
+        "20, 24, 28, 32, 36, 40: resize the images to such a size (e.g. --set data.image_size=[28,28]) "
+        "or change the strides"]
+    assert not (tmp_path / "run").exists()
+
+
+def _png(path) -> tuple[str, tuple[int, int]]:
+    with Image.open(path) as im:
+        return im.mode, im.size
+
+
+def test_the_image_jobs_give_64x64_rgb(runs, folders, tmp_path):
+    run, data, out = runs[64].dir, folders[64], tmp_path
+    ok("reconstruct", run, data, "-o", out / "rec", "-n", "4")
+    assert np.load(out / "rec" / "reconstructions.npy").shape == (150, 3, 64, 64)
+    ok("sample", run, "-n", "4", "-o", out / "sample.png")
+    ok("manifold", run, "-n", "3", "-o", out / "manifold.png")
+    assert _png(out / "sample.png")[0] == "RGB" and _png(out / "manifold.png") == ("RGB", (192, 192))
+
+
+def test_every_job_runs_on_an_rgb_run(runs, folders, tmp_path):
+    size = 32
+    run, data, out = runs[size].dir, folders[size], tmp_path
+    shape = (3, size, size)
+    ok("reconstruct", run, data, "-o", out / "rec", "-n", "4")
+    assert np.load(out / "rec" / "reconstructions.npy").shape[1:] == shape
+    ok("encode", run, data, "-o", out / "codes.npy")
+    codes = np.load(out / "codes.npy")
+    assert codes.shape == (len(list(data.glob("*.png"))), 32)
+    ok("decode", run, out / "codes.npy", "-o", out / "dec")
+    decoded = np.load(out / "dec" / "images.npy")
+    assert decoded.shape == (len(codes), *shape) and _png(out / "dec" / "grid.png")[0] == "RGB"
+    ok("denoise", run, data, "--noise", "gaussian:0.2", "-o", out / "den", "-n", "4")
+    assert np.load(out / "den" / "denoised.npy").shape[1:] == shape
+    ok("sample", run, "-n", "4", "-o", out / "sample.png")
+    ok("interpolate", run, data / "00000.png", data / "00001.png", "--steps", "5", "-o", out / "interp.png")
+    ok("manifold", run, "-n", "3", "-o", out / "manifold.png")
+    assert _png(out / "manifold.png") == ("RGB", (3 * size, 3 * size))
+    for png in ("sample.png", "interp.png"):
+        assert _png(out / png)[0] == "RGB", png
+    ok("latent-map", run, "-o", out / "map.png")
+    assert (out / "map.csv").stat().st_size > 0
+    ok("anomaly", run, data, "-o", out / "anomaly.csv")
+    assert len((out / "anomaly.csv").read_text().splitlines()) == len(codes) + 1
+    ok("compress", run, data, "-o", out / "c.aek")
+    ok("decompress", out / "c.aek", run, "-o", out / "dc")
+    restored = np.load(out / "dc" / "images.npy")
+    assert restored.shape == decoded.shape and np.abs(restored.astype(int) - decoded.astype(int)).mean() < 8
+    ok("export", run, "--onnx", out / "onnx")
+    import onnxruntime
+
+    decoder = onnxruntime.InferenceSession(str(out / "onnx" / "decoder.onnx"))
+    assert decoder.run(None, {decoder.get_inputs()[0].name: codes[:2]})[0].shape == (2, *shape)
+
+
+# Every preset's parameter count at 1x28x28 before conv decoders derived their
+# shapes from the data (commit 77f2f55): the 28x28 models must stay the same.
+COUNTS_28 = {"aae": 1135123, "ae-2d": 67707, "beta-vae": 10151489, "conv-ae-10": 95939, "conv-ae": 115217,
+             "dae": 473636, "deep-ae-3d": 219891, "dense-ae-25-elu": 40009, "dense-ae-32": 50992,
+             "dropout-ae": 473636, "fashion-ae": 473636, "sparse-ae": 1607440, "vae-conv": 10151489,
+             "vae-kingma": 652824, "vae-mlp": 437540}
+
+
+def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
+    from aekit.models.autoencoder import Autoencoder
+    from aekit.models.config import ModelConfig
+    from aekit.models.presets import get_preset, preset_names
+    from aekit.schema import from_dict
+
+    def count(name, shape):
+        raw = {**get_preset(name)["model"], "input_shape": list(shape)}
+        return sum(p.numel() for p in Autoencoder(from_dict(ModelConfig, raw, "model")).parameters())
+
+    assert sorted(preset_names()) == sorted(COUNTS_28)
+    assert {name: count(name, (1, 28, 28)) for name in COUNTS_28} == COUNTS_28
+    for name in COUNTS_28:
+        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: built at 3x32x32 above
+            assert count(name, (3, 64, 64)) > count(name, (1, 28, 28)), name
