@@ -94,7 +94,7 @@ def release_pages(images: torch.Tensor) -> None:
 def map_npy(path: Path) -> torch.Tensor:
     """A uint8 .npy file as a tensor over its memory map (no copy)."""
     # "c": copy-on-write, so torch gets a writable array (no warning) and the file is never changed.
-    array = np.load(path, mmap_mode="c")
+    array = np.load(path, mmap_mode="c", allow_pickle=False)
     tensor = torch.from_numpy(array)
     if tensor.numel():
         _MAPS[tensor.data_ptr()] = array
