@@ -213,7 +213,9 @@ def main() -> None:
         print(f"\n{task}\n{text}", flush=True)
         if not args.quick:
             RESULTS.mkdir(exist_ok=True)
-            atomic_write_text(RESULTS / f"quality-{task}.md", f"# quality: {task}\n\n{header}\n\n{text}\n")
+            # A run of some Keras rows keeps its own file rather than overwrite the full table's.
+            name = task + (f"-{args.keras_presets.replace(',', '-')}" if task == "keras" and args.keras_presets else "")
+            atomic_write_text(RESULTS / f"quality-{name}.md", f"# quality: {name}\n\n{header}\n\n{text}\n")
 
 
 if __name__ == "__main__":
