@@ -1,11 +1,13 @@
 """Published results, side by side: each task trains aekit's recipe for it,
 evaluates it with `aekit.evaluate`, and prints the published figures, aekit's
-figure, the minutes of training it took on this machine, and pass/fail
-against its target (issue #11).
+figure, the minutes of training it took on this machine (quiet-equivalent
+CPU minutes, and wall minutes: see Minutes), and pass/fail against its
+target (issue #11).
 
     python benchmarks/quality.py --task nll          # VAE NLL on statically binarized MNIST (k = 5000)
     python benchmarks/quality.py --task deep-ae      # 30-d code vs Hinton & Salakhutdinov (2006) and PCA-30
     python benchmarks/quality.py --task keras        # the Keras blog's per-pixel BCE figures
+    python benchmarks/quality.py --task keras --keras-presets keras-deep-ae   # some of its rows
     python benchmarks/quality.py --task one-class    # one-class anomaly detection, each MNIST digit
     python benchmarks/quality.py --task all --quick  # a smoke run: 1 epoch, few images; compares nothing
 
