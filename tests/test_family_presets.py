@@ -109,7 +109,8 @@ def test_sparse_ae_codes_are_sparse_and_reconstruct(seed):
 def test_every_preset_has_a_training_test():
     from test_family_aae import CASES as AAE
     from test_family_dae import PRESETS as DAE
+    from test_family_keras import CASES as KERAS
     from test_family_vae import CASES as VAE
 
-    covered = set(CASES) | set(VAE) | set(AAE) | set(DAE) | {"sparse-ae"}
+    covered = set(CASES) | set(VAE) | set(AAE) | set(DAE) | set(KERAS) | {"sparse-ae"}
     assert set(preset_names()) <= covered, sorted(set(preset_names()) - covered)
