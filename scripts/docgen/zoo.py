@@ -25,6 +25,11 @@ def results_tables() -> list[tuple[str, str, list[dict[str, str]]]]:
     return out
 
 
+def _minutes(row: dict) -> str:
+    """The training-minutes cell, under whichever header its table used."""
+    return next(value for key, value in row.items() if key.startswith("training minutes"))
+
+
 def figures_for(preset: str, tables) -> list[str]:
     """The quality rows that trained `preset`, as sentences naming their source."""
     out = []
@@ -32,7 +37,7 @@ def figures_for(preset: str, tables) -> list[str]:
         for row in rows:
             if re.search(rf"--preset {re.escape(preset)}(\s|\))", row.get("task", "")):
                 out.append(f"{row['task']}: **{row['aekit']}** (published: {row['published']}; target "
-                           f"{row['target']}: {row['result']}; {row['training minutes']} training minutes). "
+                           f"{row['target']}: {row['result']}; {_minutes(row)} training minutes). "
                            f"Source: [benchmarks/results/{name}](../benchmarks/results/{name}), {header}")
     return out
 
