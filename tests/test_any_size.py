@@ -1,13 +1,16 @@
 """Any image size and channel count (issue #12): the conv presets build for the
 data's shape, learn on RGB folders of 32x32 and 64x64 digits, and every job
 runs on such a run; a folder memory-mapped trains exactly as in memory, with
-memory bounded by the batch; a size a stack cannot make is one line."""
+memory bounded by the batch, and a damaged map cache is decoded again; a size
+a stack cannot make is one line."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +115,40 @@ def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, cach
     assert np.array_equal(changed.train.images, in_memory.train.images)
     assert not np.array_equal(changed.train.images, first.train.images) or \
         not np.array_equal(changed.test.images, first.test.images)
+
+
+def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path):
+    from aekit.data import load_dataset
+
+    folder = rgb_folder(tmp_path / "damaged", 12, 32)
+    before = set((cache / "folders").glob("*")) if (cache / "folders").exists() else set()
+    whole = load_dataset(str(folder), memmap="always")
+    (made,) = set((cache / "folders").glob("*")) - before
+    expected = {split: getattr(whole, split).images.clone() for split in ("train", "val", "test")}
+    del whole
+    for damage in ("cut", "deleted"):
+        train = made / "train.npy"
+        if damage == "cut":
+            with open(train, "r+b") as f:
+                f.truncate(train.stat().st_size - 100)
+        else:
+            (made / "val.npy").unlink()
+        with pytest.warns(UserWarning, match="memory-map cache .* is damaged .*decoding .* again"):
+            again = load_dataset(str(folder), memmap="always")
+        for split, images in expected.items():
+            assert is_mapped(getattr(again, split).images) and np.array_equal(getattr(again, split).images, images)
+        del again
+
+    # A build folder left by a killed process goes once untouched for an hour; a recent one may be live.
+    stale, live = cache / "folders" / "0123.tmp-dead", cache / "folders" / "4567.tmp-busy"
+    for tmp, age in ((stale, 2 * 3600), (live, 60)):
+        tmp.mkdir()
+        (tmp / "train.npy").write_bytes(b"half")
+        for path in (tmp / "train.npy", tmp):
+            os.utime(path, (time.time() - age, time.time() - age))
+    load_dataset(str(folder), memmap="always")
+    assert not stale.exists() and live.exists()
+    shutil.rmtree(live)
 
 
 def test_memory_stays_bounded_by_the_batch_not_the_data(tmp_path):

@@ -7,7 +7,11 @@ KEY hashes each file's path, size and mtime with the settings that change the
 pixels or the split (image size, channels, val_fraction, seed): a changed
 folder gets a new cache, an unchanged one is decoded only once. The cache
 folder is written under a temporary name and renamed when complete, so a
-crash never leaves a half-written cache that looks finished.
+crash never leaves a half-written cache that looks finished; meta.json records
+each file's size, and a cache whose files were since cut short or deleted is
+decoded again (with a warning). Build folders left by a killed process are
+removed once untouched for an hour (a live build touches its folder with every
+image it writes).
 
 The splits' images are then zero-copy tensors over the maps, which the
 trainer reads batch by batch (aekit.data.memmap), so the process's resident
@@ -24,6 +28,8 @@ import json
 import os
 import secrets
 import shutil
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +46,7 @@ MEMMAP_MODES = ("auto", "always", "never")
 AUTO_FRACTION = 0.25          # of physical RAM: leaves room for the model, optimiser and the OS's file cache
 CACHE_VERSION = 1             # bump when the layout or the decoding changes, to retire old caches
 SPLITS = ("train", "val", "test")
+STALE_BUILD_SECONDS = 3600    # a build folder untouched this long was left by a killed process
 
 
 def check_memmap(mode: str) -> str:
@@ -62,9 +69,16 @@ def plan_maps(plan: FolderPlan, mode: str) -> bool:
 
 
 def load_mapped(root: Path, plan: FolderPlan, *, name: str, val_fraction: float, seed: int) -> Dataset:
-    """The folder's dataset with every split a memory map (decoded on first use)."""
+    """The folder's dataset with every split a memory map (decoded on first use;
+    decoded again if the cache was damaged since)."""
     folder = cache_dir() / "folders" / _key(root, plan, val_fraction, seed)
-    if not (folder / "meta.json").is_file():
+    _remove_stale_builds(folder.parent)
+    problem = _damage(folder) if folder.exists() else "missing"
+    if problem != "missing" and problem is not None:
+        warnings.warn(f"aekit: the memory-map cache {folder} is damaged ({problem}): decoding {root} again",
+                      stacklevel=2)
+        shutil.rmtree(folder, ignore_errors=True)
+    if problem is not None:
         try:
             _build(folder, plan, val_fraction, seed)
         except OSError as e:
@@ -79,6 +93,37 @@ def load_mapped(root: Path, plan: FolderPlan, *, name: str, val_fraction: float,
                               torch.from_numpy(np.load(labels, allow_pickle=False)) if labels.is_file() else None)
     classes = tuple(meta["classes"]) if meta["classes"] is not None else None
     return Dataset(name, splits["train"], splits["val"], splits["test"], classes, meta["binary"])
+
+
+def _damage(folder: Path) -> str | None:
+    """What is wrong with a finished cache folder (a file missing, or of another
+    size than meta.json recorded when it was written), or None if it is whole."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        files = meta["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "meta.json unreadable or from an older aekit"
+    for file, size in files.items():
+        path = folder / file
+        if not path.is_file():
+            return f"{file} missing"
+        if path.stat().st_size != size:
+            return f"{file} is {path.stat().st_size} bytes, written as {size}"
+    return None
+
+
+def _remove_stale_builds(parent: Path) -> None:
+    """Remove build folders (KEY.tmp-xxxx) left by a process killed while decoding:
+    one untouched for STALE_BUILD_SECONDS cannot be a live build, which writes
+    into its folder image by image."""
+    now = time.time()
+    for tmp in parent.glob("*.tmp-*") if parent.is_dir() else ():
+        try:
+            newest = max([tmp.stat().st_mtime] + [f.stat().st_mtime for f in tmp.iterdir()])
+        except OSError:   # removed meanwhile by its own process
+            continue
+        if now - newest > STALE_BUILD_SECONDS:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _key(root: Path, plan: FolderPlan, val_fraction: float, seed: int) -> str:
@@ -126,7 +171,10 @@ def _build(folder: Path, plan: FolderPlan, val_fraction: float, seed: int) -> No
                     f.write(np.ascontiguousarray(row.transpose(2, 0, 1)).tobytes())
             if plan.classes is not None:
                 np.save(tmp / f"{split}_labels.npy", np.array([y for _, y in entries], dtype=np.int64))
-        meta = {"classes": list(plan.classes) if plan.classes is not None else None, "binary": binary}
+        # Each file's size, checked on every load: a cache cut short or missing a file is decoded again.
+        files = {f.name: f.stat().st_size for f in sorted(tmp.iterdir())}
+        meta = {"classes": list(plan.classes) if plan.classes is not None else None, "binary": binary,
+                "files": files}
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         try:
             os.rename(tmp, folder)
