@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -111,12 +112,35 @@ def test_an_unknown_name_is_one_line_with_the_closest_and_the_list():
     with pytest.raises(AekitError) as err:
         aekit.load("pretrained:mnist2d")
     message = str(err.value)
-    assert "did you mean pretrained:mnist-2d?" in message and "fashion-ae, mnist-2d, mnist-vae" in message
+    assert "(did you mean 'pretrained:mnist-2d'?)" in message and "fashion-ae, mnist-2d, mnist-vae" in message
     assert "\n" not in message
     with pytest.raises(AekitError, match="ships one set of weights"):
         aekit.load("pretrained:mnist-2d", best=True)
     result = CliRunner().invoke(cli, ["sample", "pretrained:nope", "-o", "x.png"])
     assert result.exit_code == 2 and "no such pretrained model" in result.output
+
+
+def test_a_build_never_overwrites_the_shipped_model_by_accident(tmp_path, monkeypatch):
+    import aekit.pretrained.build as building
+
+    package = tmp_path / "package"   # a copy of the package's folder, so that a regression harms no checkout
+    shutil.copytree(folder("fashion-ae"), package / "fashion-ae")
+    monkeypatch.setattr(building, "ROOT", package)
+    shipped = sorted((p.name, p.read_bytes()) for p in (package / "fashion-ae").iterdir())
+    result = CliRunner().invoke(cli, ["pretrained", "build", "fashion-ae", "--epochs", "1", "--data", "digits-sample"])
+    assert result.exit_code != 0 and result.output.count("\n") == 1 and "give --out DIR" in result.output
+    assert sorted((p.name, p.read_bytes()) for p in (package / "fashion-ae").iterdir()) == shipped
+    result = CliRunner().invoke(cli, ["pretrained", "build", "fashon-ae", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "(did you mean 'fashion-ae'?)" in result.output
+
+    # Killed between the swap's two renames: the model is only .NAME.old; the next build puts it back first
+    # (here one that then fails at once, on its data).
+    aside = tmp_path / ".fashion-ae.old"
+    aside.mkdir()
+    (aside / "card.json").write_text("{}")
+    with pytest.raises(AekitError, match="unknown dataset"):
+        build("fashion-ae", out=tmp_path, epochs=1, data="no-such-data", log=lambda *_: None)
+    assert (tmp_path / "fashion-ae" / "card.json").read_text() == "{}" and not aside.exists()
 
 
 def test_the_build_command_gives_bit_identical_weights(tmp_path):

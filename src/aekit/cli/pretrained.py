@@ -31,7 +31,8 @@ def pretrained(ctx):
 @pretrained.command()
 @click.argument("name")
 @click.option("--out", "-o", type=click.Path(file_okay=False),
-              help="Parent folder for NAME/. Default: the installed package's own (replaces the shipped model).")
+              help="Parent folder for NAME/. Default: the installed package's own (replaces the shipped "
+                   "model; not allowed with --epochs or --data).")
 @click.option("--epochs", "-e", type=click.IntRange(min=1), help="Override the recipe's epochs (trials only).")
 @click.option("--data", "-d", help="Override the recipe's dataset (trials only).")
 def build(name, out, epochs, data):
