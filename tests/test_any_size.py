@@ -181,6 +181,19 @@ def test_a_size_the_stack_cannot_make_is_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_model_too_large_for_its_images_is_one_line(folders, tmp_path):
+    # vae-conv and beta-vae at 3x64x64: 805,854,056 parameters (counted on the meta
+    # device), 12.9 GB to train with Adam: refused before a weight is allocated.
+    for preset in ("vae-conv", "beta-vae"):
+        out = CliRunner().invoke(cli, ["train", "--preset", preset, "--data", str(folders[64]), "--epochs", "1",
+                                       "--out", str(tmp_path / preset)])
+        assert out.exit_code == 2, out.output
+        (line,) = out.stderr.strip().splitlines()
+        assert "model: 806M parameters for 3x64x64 images (12.9 GB to train with Adam), above aekit's limit " \
+               "of 100M" in line and "use conv-ae or conv-ae-10" in line, line
+        assert not (tmp_path / preset).exists()
+
+
 def _png(path) -> tuple[str, tuple[int, int]]:
     with Image.open(path) as im:
         return im.mode, im.size
@@ -251,5 +264,5 @@ def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
     assert sorted(preset_names()) == sorted(COUNTS_28)
     assert {name: count(name, (1, 28, 28)) for name in COUNTS_28} == COUNTS_28
     for name in COUNTS_28:
-        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: built at 3x32x32 above
+        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: refused (test above)
             assert count(name, (3, 64, 64)) > count(name, (1, 28, 28)), name
