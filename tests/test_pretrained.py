@@ -108,6 +108,27 @@ def test_jobs_take_a_pretrained_model_without_the_dataset(no_data):
     assert "source: pretrained:fashion-ae" in info and "pca_sse_per_image" in info
 
 
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "online"])
+def test_latent_map_of_a_pretrained_model_takes_the_shipped_digits_without_a_download(no_data, monkeypatch,
+                                                                                     offline):
+    """Its data (MNIST) not on disk: digits-sample instead, one warning line, and no download tried
+    even where one is allowed."""
+    from aekit.data import download
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("latent-map tried to download")
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
+    if not offline:
+        monkeypatch.delenv("AEKIT_OFFLINE")
+    result = CliRunner().invoke(cli, ["latent-map", "pretrained:mnist-2d", "-o", str(no_data / "map.png")])
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning.startswith("aekit: warning: mapping digits-sample (the MNIST digits shipped offline) instead: ")
+    assert "1000 images of the test split of digits-sample" in result.stdout
+    assert (no_data / "map.csv").read_text().count("\n") == 1001
+
+
 def test_an_unknown_name_is_one_line_with_the_closest_and_the_list():
     with pytest.raises(AekitError) as err:
         aekit.load("pretrained:mnist2d")
