@@ -19,11 +19,12 @@ def pretrained(ctx):
     if ctx.invoked_subcommand is not None:
         return
     from aekit.pretrained import card, names
+    from aekit.words import counted
 
     for name in names():
         c = card(name)
         r, test = c["recipe"], c["test"]
-        click.echo(f"pretrained:{name:<11} {r['preset']} on {r['data']}, {c['trained_epochs']} epochs; "
+        click.echo(f"pretrained:{name:<11} {r['preset']} on {r['data']}, {counted(c['trained_epochs'], 'epoch')}; "
                    f"test error/image {test['sse_per_image']:.2f} (PCA {test['pca_sse_per_image']:.2f}): "
                    f"{c['summary']}")
 
