@@ -117,7 +117,7 @@ def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, cach
         not np.array_equal(changed.test.images, first.test.images)
 
 
-def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path):
+def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path, capsys):
     from aekit.data import load_dataset
 
     folder = rgb_folder(tmp_path / "damaged", 12, 32)
@@ -126,15 +126,21 @@ def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path):
     (made,) = set((cache / "folders").glob("*")) - before
     expected = {split: getattr(whole, split).images.clone() for split in ("train", "val", "test")}
     del whole
-    for damage in ("cut", "deleted"):
+    for damage in ("cut", "deleted", "rewritten"):
         train = made / "train.npy"
         if damage == "cut":
             with open(train, "r+b") as f:
                 f.truncate(train.stat().st_size - 100)
-        else:
+        elif damage == "deleted":
             (made / "val.npy").unlink()
-        with pytest.warns(UserWarning, match="memory-map cache .* is damaged .*decoding .* again"):
-            again = load_dataset(str(folder), memmap="always")
+        else:   # the header rewritten in place, the size kept: one row fewer
+            data = train.read_bytes()
+            rows = len(expected["train"])
+            old, new = f"({rows},".encode(), f"({str(rows - 1).ljust(len(str(rows)))},".encode()
+            train.write_bytes(data.replace(old, new, 1))
+        again = load_dataset(str(folder), memmap="always")
+        (warning,) = capsys.readouterr().err.splitlines()
+        assert warning.startswith("aekit: warning: the memory-map cache") and f"decoding {folder} again" in warning
         for split, images in expected.items():
             assert is_mapped(getattr(again, split).images) and np.array_equal(getattr(again, split).images, images)
         del again
