@@ -15,7 +15,6 @@ choose_kernel): the script ends by printing what auto chooses here.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -26,6 +25,7 @@ WAITS = aekit.tune_cpu()   # before torch loads, as the aekit command does
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from aekit.cpu import cpu_name  # noqa: E402
 from aekit.nn.linear import _machine_kernel, cpu_vendor, onednn_linear  # noqa: E402
 
 # (name, batch, in_features, out_features): the wide layers of vae-kingma
@@ -54,17 +54,6 @@ def gflops(kernel, x, w, g, seconds: float = 0.3) -> float:
         step_matmuls(kernel, x, w, g)
         n += 1
     return flops * n / elapsed / 1e9
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main():

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import os
-import platform
-import subprocess
+
+from aekit.cpu import cpu_name as model_name
 
 
 def cpu_name() -> str:
-    """lscpu's model name and the CPUs this process may use, e.g. "AMD EPYC, 2 CPUs usable"."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        name = platform.processor() or "unknown CPU"
-    return f"{name}, {len(os.sched_getaffinity(0))} CPUs usable"
+    """The CPU's model name and the CPUs this process may use, e.g. "AMD EPYC, 2 CPUs usable"."""
+    return f"{model_name()}, {len(os.sched_getaffinity(0))} CPUs usable"

@@ -1,13 +1,16 @@
 """Any image size and channel count (issue #12): the conv presets build for the
 data's shape, learn on RGB folders of 32x32 and 64x64 digits, and every job
 runs on such a run; a folder memory-mapped trains exactly as in memory, with
-memory bounded by the batch; a size a stack cannot make is one line."""
+memory bounded by the batch, and a damaged map cache is decoded again; a size
+a stack cannot make is one line."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +117,46 @@ def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, cach
         not np.array_equal(changed.test.images, first.test.images)
 
 
+def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path, capsys):
+    from aekit.data import load_dataset
+
+    folder = rgb_folder(tmp_path / "damaged", 12, 32)
+    before = set((cache / "folders").glob("*")) if (cache / "folders").exists() else set()
+    whole = load_dataset(str(folder), memmap="always")
+    (made,) = set((cache / "folders").glob("*")) - before
+    expected = {split: getattr(whole, split).images.clone() for split in ("train", "val", "test")}
+    del whole
+    for damage in ("cut", "deleted", "rewritten"):
+        train = made / "train.npy"
+        if damage == "cut":
+            with open(train, "r+b") as f:
+                f.truncate(train.stat().st_size - 100)
+        elif damage == "deleted":
+            (made / "val.npy").unlink()
+        else:   # the header rewritten in place, the size kept: one row fewer
+            data = train.read_bytes()
+            rows = len(expected["train"])
+            old, new = f"({rows},".encode(), f"({str(rows - 1).ljust(len(str(rows)))},".encode()
+            train.write_bytes(data.replace(old, new, 1))
+        again = load_dataset(str(folder), memmap="always")
+        (warning,) = capsys.readouterr().err.splitlines()
+        assert warning.startswith("aekit: warning: the memory-map cache") and f"decoding {folder} again" in warning
+        for split, images in expected.items():
+            assert is_mapped(getattr(again, split).images) and np.array_equal(getattr(again, split).images, images)
+        del again
+
+    # A build folder left by a killed process goes once untouched for an hour; a recent one may be live.
+    stale, live = cache / "folders" / "0123.tmp-dead", cache / "folders" / "4567.tmp-busy"
+    for tmp, age in ((stale, 2 * 3600), (live, 60)):
+        tmp.mkdir()
+        (tmp / "train.npy").write_bytes(b"half")
+        for path in (tmp / "train.npy", tmp):
+            os.utime(path, (time.time() - age, time.time() - age))
+    load_dataset(str(folder), memmap="always")
+    assert not stale.exists() and live.exists()
+    shutil.rmtree(live)
+
+
 def test_memory_stays_bounded_by_the_batch_not_the_data(tmp_path):
     # 5,000 tinted 64x64 RGB digits (58.6 MiB) memory-mapped; one epoch of
     # dense-ae-32 at batch 128. Measured (2-core AMD EPYC, 2026-11-30): the peak
@@ -142,6 +185,19 @@ def test_a_size_the_stack_cannot_make_is_one_line(tmp_path):
         "20, 24, 28, 32, 36, 40: resize the images to such a size (e.g. --set data.image_size=[28,28]) "
         "or change the strides"]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_model_too_large_for_its_images_is_one_line(folders, tmp_path):
+    # vae-conv and beta-vae at 3x64x64: 805,854,056 parameters (counted on the meta
+    # device), 12.9 GB to train with Adam: refused before a weight is allocated.
+    for preset in ("vae-conv", "beta-vae"):
+        out = CliRunner().invoke(cli, ["train", "--preset", preset, "--data", str(folders[64]), "--epochs", "1",
+                                       "--out", str(tmp_path / preset)])
+        assert out.exit_code == 2, out.output
+        (line,) = out.stderr.strip().splitlines()
+        assert "model: 806M parameters for 3x64x64 images (12.9 GB to train with Adam), above aekit's limit " \
+               "of 100M" in line and "use conv-ae or conv-ae-10" in line, line
+        assert not (tmp_path / preset).exists()
 
 
 def _png(path) -> tuple[str, tuple[int, int]]:
@@ -214,5 +270,5 @@ def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
     assert sorted(preset_names()) == sorted(COUNTS_28)
     assert {name: count(name, (1, 28, 28)) for name in COUNTS_28} == COUNTS_28
     for name in COUNTS_28:
-        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: built at 3x32x32 above
+        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: refused (test above)
             assert count(name, (3, 64, 64)) > count(name, (1, 28, 28)), name

@@ -185,7 +185,7 @@ def test_bad_codes_get_one_line(model, codes, needle):
 
 def test_bad_model_sources_get_one_line(tmp_path):
     for source, needle in [(tmp_path / "nothing", "not found"), (tmp_path, "holds no model.safetensors"),
-                           ("pretrained:mnist-va", "did you mean pretrained:mnist-vae"), (3, "got int")]:
+                           ("pretrained:mnist-va", "did you mean 'pretrained:mnist-vae'"), (3, "got int")]:
         with pytest.raises(AekitError, match=needle):
             aekit.load(source)
 

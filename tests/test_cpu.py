@@ -10,7 +10,18 @@ import sys
 import pytest
 from pathlib import Path
 
-from aekit.cpu import SPIN_COUNT, USER_SETTINGS, cgroup_cpu_quota, choose_wait_policy
+from aekit.cpu import SPIN_COUNT, USER_SETTINGS, cgroup_cpu_quota, choose_wait_policy, cpu_name, cpuinfo_field
+
+
+def test_cpuinfo_fields_and_the_cpu_name(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\n")
+    assert cpuinfo_field("model name", str(info)) == "AMD EPYC 7B13"
+    assert cpuinfo_field("vendor_id", str(info)) == "AuthenticAMD"
+    assert cpuinfo_field("model name", str(tmp_path / "missing")) is None
+    name = cpu_name()   # this machine's: /proc/cpuinfo's model name where Linux gives one
+    assert name and "\n" not in name
+    assert name == (cpuinfo_field("model name") or name)
 
 
 def test_quiet_machine_spins_briefly():

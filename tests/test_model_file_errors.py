@@ -232,3 +232,15 @@ def test_no_torch_load_without_weights_only_in_the_project():
         for line in path.read_text(encoding="utf-8").splitlines():
             if "torch.load(" in line:
                 assert "weights_only=True" in line, f"{path}: {line.strip()}"
+
+
+def test_a_run_without_best_weights_names_the_flag_each_command_has(tmp_path):
+    """The jobs take --best, evaluate --weights best, Python weights='best': none has --weights model."""
+    from aekit.io.resolve import resolve_model
+
+    (tmp_path / "config.yaml").write_text("model: {}\n")
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(AekitError) as err:
+        resolve_model(tmp_path, "best")
+    assert "best.safetensors not found" in str(err.value) and "--weights model" not in str(err.value)
+    assert "drop --best / --weights best (evaluate) / weights='best'" in str(err.value)

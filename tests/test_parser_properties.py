@@ -4,10 +4,11 @@ never end in anything but a parse or the one-line AekitError. Every other
 exception (IndexError, ValueError, a numpy or PIL error, ...) would reach the
 user as a traceback, and fails here.
 
-Parsers: IDX (raw and gzip), binarized-MNIST .amat, .npy, .npz, image
-folders, model files (model.json) and .aek files. Each draws
-`EXAMPLES` examples per property (AEKIT_PROPERTY_EXAMPLES=1000 for a longer
-hunt); hypothesis prints the failing input."""
+Parsers: IDX (raw and gzip), binarized-MNIST .amat, .npy, .npz, the jobs'
+.npy inputs (images to encode, codes to decode), image folders, model files
+(model.json) and .aek files. Each draws `EXAMPLES` examples per property
+(AEKIT_PROPERTY_EXAMPLES=1000 for a longer hunt); hypothesis prints the
+failing input."""
 
 from __future__ import annotations
 
@@ -135,6 +136,29 @@ def test_npy_and_npz(digits, tmp_path, kind):
     def check(data):
         path.write_bytes(data)
         parses_or_one_line_error(read_npy if kind == "npy" else read_npz, path)
+    check()
+
+
+@pytest.mark.parametrize("job", ["encode", "decode"])
+def test_job_npy_inputs(digits, tmp_path, job):
+    """The jobs' own .npy readers: `aekit encode RUN x.npy` (images) and `aekit decode RUN codes.npy`."""
+    from aekit.apps.encode import load_codes
+    from aekit.apps.inputs import read_codes, read_images
+
+    def read(path):
+        if job == "encode":
+            read_images(path, (1, 28, 28))
+        else:
+            read_codes(load_codes(path), 2)
+
+    valid = npy_bytes(digits if job == "encode" else np.linspace(-2, 2, 8, dtype=np.float32).reshape(4, 2))
+    path = tmp_path / "x.npy"
+
+    @PROPERTY
+    @given(st.one_of(random_or_mutated(valid), st.just(b"PK\x03\x04x")))   # a zip's magic: BadZipFile
+    def check(data):
+        path.write_bytes(data)
+        parses_or_one_line_error(read, path)
     check()
 
 

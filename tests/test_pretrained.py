@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -107,16 +108,60 @@ def test_jobs_take_a_pretrained_model_without_the_dataset(no_data):
     assert "source: pretrained:fashion-ae" in info and "pca_sse_per_image" in info
 
 
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "online"])
+def test_latent_map_of_a_pretrained_model_takes_the_shipped_digits_without_a_download(no_data, monkeypatch,
+                                                                                     offline):
+    """Its data (MNIST) not on disk: digits-sample instead, one warning line, and no download tried
+    even where one is allowed."""
+    from aekit.data import download
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("latent-map tried to download")
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
+    if not offline:
+        monkeypatch.delenv("AEKIT_OFFLINE")
+    result = CliRunner().invoke(cli, ["latent-map", "pretrained:mnist-2d", "-o", str(no_data / "map.png")])
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning.startswith("aekit: warning: mapping digits-sample (the MNIST digits shipped offline) instead: ")
+    assert "1000 images of the test split of digits-sample" in result.stdout
+    assert (no_data / "map.csv").read_text().count("\n") == 1001
+
+
 def test_an_unknown_name_is_one_line_with_the_closest_and_the_list():
     with pytest.raises(AekitError) as err:
         aekit.load("pretrained:mnist2d")
     message = str(err.value)
-    assert "did you mean pretrained:mnist-2d?" in message and "fashion-ae, mnist-2d, mnist-vae" in message
+    assert "(did you mean 'pretrained:mnist-2d'?)" in message and "fashion-ae, mnist-2d, mnist-vae" in message
     assert "\n" not in message
     with pytest.raises(AekitError, match="ships one set of weights"):
         aekit.load("pretrained:mnist-2d", best=True)
     result = CliRunner().invoke(cli, ["sample", "pretrained:nope", "-o", "x.png"])
     assert result.exit_code == 2 and "no such pretrained model" in result.output
+
+
+def test_a_build_never_overwrites_the_shipped_model_by_accident(tmp_path, monkeypatch):
+    import aekit.pretrained.build as building
+
+    package = tmp_path / "package"   # a copy of the package's folder, so that a regression harms no checkout
+    shutil.copytree(folder("fashion-ae"), package / "fashion-ae")
+    monkeypatch.setattr(building, "ROOT", package)
+    shipped = sorted((p.name, p.read_bytes()) for p in (package / "fashion-ae").iterdir())
+    result = CliRunner().invoke(cli, ["pretrained", "build", "fashion-ae", "--epochs", "1", "--data", "digits-sample"])
+    assert result.exit_code != 0 and result.output.count("\n") == 1 and "give --out DIR" in result.output
+    assert sorted((p.name, p.read_bytes()) for p in (package / "fashion-ae").iterdir()) == shipped
+    result = CliRunner().invoke(cli, ["pretrained", "build", "fashon-ae", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "(did you mean 'fashion-ae'?)" in result.output
+
+    # Killed between the swap's two renames: the model is only .NAME.old; the next build puts it back first
+    # (here one that then fails at once, on its data).
+    aside = tmp_path / ".fashion-ae.old"
+    aside.mkdir()
+    (aside / "card.json").write_text("{}")
+    with pytest.raises(AekitError, match="unknown dataset"):
+        build("fashion-ae", out=tmp_path, epochs=1, data="no-such-data", log=lambda *_: None)
+    assert (tmp_path / "fashion-ae" / "card.json").read_text() == "{}" and not aside.exists()
 
 
 def test_the_build_command_gives_bit_identical_weights(tmp_path):

@@ -120,7 +120,7 @@ def test_a_report_that_cannot_be_written_leaves_the_run_complete_and_warns_once(
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and f"{folder / 'report.html'} not written" in warnings[0], result.stderr
     assert f"aekit report {folder}" in warnings[0]   # how to retry
-    assert result.stdout.strip().splitlines()[-1].startswith("trained vae-kingma for 1 epochs")
+    assert result.stdout.strip().splitlines()[-1].startswith("trained vae-kingma for 1 epoch, ")   # not "1 epochs"
     for name in ("config.yaml", "metrics.jsonl", "model.safetensors", "model.json", "best.safetensors", "loss.png"):
         assert (folder / name).is_file(), name
     assert aekit.load(folder).kind == "vae"

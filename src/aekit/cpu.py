@@ -56,6 +56,25 @@ SPIN_COUNT = "10000"
 USER_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 
 
+def cpuinfo_field(field: str, cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """The first value of `field` in /proc/cpuinfo ("model name", "vendor_id"), None where unknown."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith(field):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def cpu_name() -> str:
+    """The CPU's model name as lscpu gives it ("AMD EPYC ..."): for model cards and benchmark stamps."""
+    import platform
+
+    return cpuinfo_field("model name") or platform.processor() or "unknown CPU"
+
+
 def usable_cpus() -> int:
     """CPUs this process may use: its affinity mask (`taskset`, cpusets),
     capped by a cgroup CPU quota (`docker --cpus 2`, Kubernetes limits), which

@@ -23,12 +23,13 @@ class ConfigError(AekitError):
     """A config key or value is invalid."""
 
 
-def did_you_mean(word: str, choices) -> str:
-    """' (did you mean X?)' for the choice nearest a mistyped `word`, else ''."""
+def did_you_mean(word: str, choices, prefix: str = "") -> str:
+    """' (did you mean X?)' for the choice nearest a mistyped `word`, else ''; X is
+    shown with `prefix` (as in 'pretrained:NAME'), which takes no part in the match."""
     import difflib
 
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {prefix + close[0]!r}?)" if close else ""
 
 
 class WriteError(AekitError, OSError):

@@ -17,6 +17,7 @@ import torch
 from aekit.apps.inputs import read_codes
 from aekit.apps.model import Model
 from aekit.apps.results import save_npy
+from aekit.data.arrays import load_array
 from aekit.errors import AekitError
 from aekit.io.images import make_grid, save_png
 
@@ -56,10 +57,5 @@ def load_codes(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise AekitError(f"codes file {path} not found: give the .npy that `aekit encode` wrote")
-    try:
-        codes = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise AekitError(f"cannot read codes from {path} ({err}): give a .npy file of float codes [N, D]") from None
-    if not isinstance(codes, np.ndarray):
-        raise AekitError(f"{path} is an .npz archive: give a .npy file of codes [N, D]")
-    return codes
+    return load_array(path, "give a .npy file of codes [N, D]",
+                      fix="give a .npy file of float codes [N, D], as `aekit encode` writes")

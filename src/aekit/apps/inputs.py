@@ -34,6 +34,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
+from aekit.data.arrays import load_array
 from aekit.errors import AekitError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -242,19 +243,7 @@ def _from_numpy(array: np.ndarray, what: str) -> torch.Tensor:
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        if "allow_pickle" in str(err):
-            raise AekitError(f"{path} holds Python objects (a pickled array), which aekit does not load: "
-                             f"save numbers instead") from None
-        raise AekitError(f"cannot read {path} ({err}): save it with numpy.save") from None
-    except OSError as err:
-        raise AekitError(f"cannot read {path} ({err}): save it with numpy.save") from None
-    if not isinstance(array, np.ndarray):
-        raise AekitError(f"{path} is an .npz archive, not one array: give the .npz to the command line, "
-                         f"or load the array yourself")
-    return array
+    return load_array(path, "give the .npz to the command line, or load the array yourself")
 
 
 # -- files and PIL images ---------------------------------------------------------------

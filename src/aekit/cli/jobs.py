@@ -209,7 +209,8 @@ def interpolate(run, a, b, steps, method, out, split, best, device):
 @cli.command("latent-map")
 @click.argument("run")
 @click.option("--data", help="Dataset name, .npz, or a folder (class subfolders give the labels) whose images to "
-                             "map. Default: the model's own data.")
+                             "map. Default: the model's own data, if on disk (a 28x28 grey model "
+                             "without it: digits-sample).")
 @split_option
 @click.option("--method", default="pca", show_default=True,
               help="For codes of more than 2 numbers: pca, tsne, or umap (if umap-learn is installed).")
@@ -226,10 +227,13 @@ def latent_map(run, data, split, method, seed, out, best, device):
         raise AekitError(f"--method {method!r} is unknown: use one of {', '.join(METHODS)}")
     model = _load(run, best, device)
     if data is None:
-        if model.data is None:
-            raise AekitError("this model names no training data: give --data NAME")
-        data = model.data.name
-    source = _inputs(model, data, split, labelled=True)
+        from aekit.apps.sources import own_inputs
+
+        source, note = own_inputs(model, split)
+        if note is not None:
+            click.echo(f"aekit: warning: mapping {note}", err=True)
+    else:
+        source = _inputs(model, data, split, labelled=True)
     result = latent_map_job(model, source.images, source.labels, source.classes, out, method, seed,
                             title=f"codes of {source.description}")
     how = {"codes": "the 2-d codes as they are", "pca": "the codes' 2 leading principal axes",

@@ -104,7 +104,10 @@ def train(preset, config_file, data, epochs, batch_size, lr, seed, device, out, 
         return
     last = run.history[-1]
     val = f", val_loss {last['val_loss']:.4f}" if "val_loss" in last else ""
-    click.echo(f"trained {run.config.preset or 'model'} for {last['epoch']} epochs{val}; run folder: {run.dir}")
+    from aekit.words import counted
+
+    click.echo(f"trained {run.config.preset or 'model'} for {counted(last['epoch'], 'epoch')}{val}; "
+               f"run folder: {run.dir}")
     if run.report is not None:
         click.echo(f"report: {run.report}")
 

@@ -19,11 +19,12 @@ def pretrained(ctx):
     if ctx.invoked_subcommand is not None:
         return
     from aekit.pretrained import card, names
+    from aekit.words import counted
 
     for name in names():
         c = card(name)
         r, test = c["recipe"], c["test"]
-        click.echo(f"pretrained:{name:<11} {r['preset']} on {r['data']}, {c['trained_epochs']} epochs; "
+        click.echo(f"pretrained:{name:<11} {r['preset']} on {r['data']}, {counted(c['trained_epochs'], 'epoch')}; "
                    f"test error/image {test['sse_per_image']:.2f} (PCA {test['pca_sse_per_image']:.2f}): "
                    f"{c['summary']}")
 
@@ -31,7 +32,8 @@ def pretrained(ctx):
 @pretrained.command()
 @click.argument("name")
 @click.option("--out", "-o", type=click.Path(file_okay=False),
-              help="Parent folder for NAME/. Default: the installed package's own (replaces the shipped model).")
+              help="Parent folder for NAME/. Default: the installed package's own (replaces the shipped "
+                   "model; not allowed with --epochs or --data).")
 @click.option("--epochs", "-e", type=click.IntRange(min=1), help="Override the recipe's epochs (trials only).")
 @click.option("--data", "-d", help="Override the recipe's dataset (trials only).")
 def build(name, out, epochs, data):

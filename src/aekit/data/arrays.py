@@ -28,11 +28,19 @@ _LAYOUT = "save images as [N, H, W], [N, H, W, C] or [N, C, H, W] with C 1 or 3"
 
 
 def read_npy(path: Path) -> tuple[dict[str, Split], None]:
-    array = _load(path)
+    array = load_array(path, "rename it to .npz")
+    return {"all": Split(_images(array, path, "the array"))}, None
+
+
+def load_array(path: Path, npz_fix: str, fix: str = "save it with numpy.save") -> np.ndarray:
+    """The one array of the .npy file `path` (numbers only; never a pickle), or a
+    one-line DataError: `fix` says how to mend an unreadable file, `npz_fix` what
+    to do with an .npz archive given where one array was wanted."""
+    array = _load(path, fix)
     if not isinstance(array, np.ndarray):
         array.close()
-        raise DataError(f"{path} is an .npz archive, not a single array: rename it to .npz")
-    return {"all": Split(_images(array, path, "the array"))}, None
+        raise DataError(f"{path} is an .npz archive, not a single array: {npz_fix}")
+    return array
 
 
 def read_npz(path: Path) -> tuple[dict[str, Split], tuple[str, ...] | None]:
@@ -65,8 +73,8 @@ def read_npz(path: Path) -> tuple[dict[str, Split], tuple[str, ...] | None]:
     return splits, tuple(c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in classes.tolist())
 
 
-def _load(path: Path):
-    with _numpy_read(path, None, "save it with numpy.save / numpy.savez"):
+def _load(path: Path, fix: str = "save it with numpy.save / numpy.savez"):
+    with _numpy_read(path, None, fix):
         return np.load(path, allow_pickle=False)
 
 

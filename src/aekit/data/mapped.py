@@ -7,7 +7,11 @@ KEY hashes each file's path, size and mtime with the settings that change the
 pixels or the split (image size, channels, val_fraction, seed): a changed
 folder gets a new cache, an unchanged one is decoded only once. The cache
 folder is written under a temporary name and renamed when complete, so a
-crash never leaves a half-written cache that looks finished.
+crash never leaves a half-written cache that looks finished; meta.json records
+each file's size, and a cache whose files were since cut short or deleted is
+decoded again (with one warning line). Build folders left by a killed process are
+removed once untouched for an hour (a live build touches its folder with every
+image it writes).
 
 The splits' images are then zero-copy tensors over the maps, which the
 trainer reads batch by batch (aekit.data.memmap), so the process's resident
@@ -24,6 +28,8 @@ import json
 import os
 import secrets
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +46,7 @@ MEMMAP_MODES = ("auto", "always", "never")
 AUTO_FRACTION = 0.25          # of physical RAM: leaves room for the model, optimiser and the OS's file cache
 CACHE_VERSION = 1             # bump when the layout or the decoding changes, to retire old caches
 SPLITS = ("train", "val", "test")
+STALE_BUILD_SECONDS = 3600    # a build folder untouched this long was left by a killed process
 
 
 def check_memmap(mode: str) -> str:
@@ -62,23 +69,71 @@ def plan_maps(plan: FolderPlan, mode: str) -> bool:
 
 
 def load_mapped(root: Path, plan: FolderPlan, *, name: str, val_fraction: float, seed: int) -> Dataset:
-    """The folder's dataset with every split a memory map (decoded on first use)."""
+    """The folder's dataset with every split a memory map (decoded on first use;
+    decoded again, with one warning line, if the cache was damaged since)."""
     folder = cache_dir() / "folders" / _key(root, plan, val_fraction, seed)
-    if not (folder / "meta.json").is_file():
+    _remove_stale_builds(folder.parent)
+    if folder.exists():
         try:
-            _build(folder, plan, val_fraction, seed)
-        except OSError as e:
-            raise DataError(f"cannot write the memory-map cache of {root} in {folder.parent} ({e.strerror or e}): "
-                            "set AEKIT_CACHE_DIR to a writable folder with room for it, "
-                            "or set data.memmap to never") from None
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            return _open(folder, name)
+        except DamagedCache as e:
+            print(f"aekit: warning: the memory-map cache {folder} is damaged ({e}): decoding {root} again",
+                  file=sys.stderr)
+            shutil.rmtree(folder, ignore_errors=True)
+    try:
+        _build(folder, plan, val_fraction, seed)
+    except OSError as e:
+        raise DataError(f"cannot write the memory-map cache of {root} in {folder.parent} ({e.strerror or e}): "
+                        "set AEKIT_CACHE_DIR to a writable folder with room for it, "
+                        "or set data.memmap to never") from None
+    return _open(folder, name)
+
+
+class DamagedCache(DataError):
+    """A finished cache folder whose files are no longer as they were written."""
+
+
+def _open(folder: Path, name: str) -> Dataset:
+    """The cache's splits as maps, each file checked against the size and shape
+    that meta.json recorded when it was written."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        sizes, shapes = meta["files"], meta["shapes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DamagedCache("meta.json unreadable or from an older aekit") from None
+    for file, size in sizes.items():
+        path = folder / file
+        if not path.is_file():
+            raise DamagedCache(f"{file} missing")
+        if path.stat().st_size != size:
+            raise DamagedCache(f"{file} is {path.stat().st_size} bytes, written as {size}")
     splits = {}
     for split in SPLITS:
         labels = folder / f"{split}_labels.npy"
-        splits[split] = Split(map_npy(folder / f"{split}.npy"),
-                              torch.from_numpy(np.load(labels, allow_pickle=False)) if labels.is_file() else None)
+        try:
+            images = map_npy(folder / f"{split}.npy")
+            targets = torch.from_numpy(np.load(labels, allow_pickle=False)) if labels.is_file() else None
+        except (ValueError, OSError, EOFError) as e:   # a header rewritten in place, same size
+            raise DamagedCache(f"{split}: {e}") from None
+        if list(images.shape) != shapes[split]:
+            raise DamagedCache(f"{split}.npy holds {list(images.shape)}, written as {shapes[split]}")
+        splits[split] = Split(images, targets)
     classes = tuple(meta["classes"]) if meta["classes"] is not None else None
     return Dataset(name, splits["train"], splits["val"], splits["test"], classes, meta["binary"])
+
+
+def _remove_stale_builds(parent: Path) -> None:
+    """Remove build folders (KEY.tmp-xxxx) left by a process killed while decoding:
+    one untouched for STALE_BUILD_SECONDS cannot be a live build, which writes
+    into its folder image by image."""
+    now = time.time()
+    for tmp in parent.glob("*.tmp-*") if parent.is_dir() else ():
+        try:
+            newest = max([tmp.stat().st_mtime] + [f.stat().st_mtime for f in tmp.iterdir()])
+        except OSError:   # removed meanwhile by its own process
+            continue
+        if now - newest > STALE_BUILD_SECONDS:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _key(root: Path, plan: FolderPlan, val_fraction: float, seed: int) -> str:
@@ -116,7 +171,8 @@ def _build(folder: Path, plan: FolderPlan, val_fraction: float, seed: int) -> No
     tmp.mkdir(parents=True)
     try:
         binary = True
-        for split, entries in _destinations(plan, val_fraction, seed).items():
+        destinations = _destinations(plan, val_fraction, seed)
+        for split, entries in destinations.items():
             with open(tmp / f"{split}.npy", "wb") as f:
                 np.lib.format.write_array_header_2_0(
                     f, {"descr": "|u1", "fortran_order": False, "shape": (len(entries), *plan.image_shape)})
@@ -126,7 +182,12 @@ def _build(folder: Path, plan: FolderPlan, val_fraction: float, seed: int) -> No
                     f.write(np.ascontiguousarray(row.transpose(2, 0, 1)).tobytes())
             if plan.classes is not None:
                 np.save(tmp / f"{split}_labels.npy", np.array([y for _, y in entries], dtype=np.int64))
-        meta = {"classes": list(plan.classes) if plan.classes is not None else None, "binary": binary}
+        # Each file's size and each split's shape, checked on every load (_open):
+        # a cache cut short, rewritten or missing a file is decoded again.
+        files = {f.name: f.stat().st_size for f in sorted(tmp.iterdir())}
+        shapes = {split: [len(entries), *plan.image_shape] for split, entries in destinations.items()}
+        meta = {"classes": list(plan.classes) if plan.classes is not None else None, "binary": binary,
+                "files": files, "shapes": shapes}
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         try:
             os.rename(tmp, folder)

@@ -35,6 +35,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from aekit.errors import DataError
+
 M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter (malloc.h)
 
 # data_ptr of a mapped tensor -> its numpy memmap, for `gatherer` and `release_pages`.
@@ -65,7 +67,8 @@ def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         try:
             for j, i in enumerate(ordered.tolist()):
                 if os.preadv(fd, [rows[j]], array.offset + i * row_bytes) != row_bytes:
-                    raise OSError(f"{array.filename} is shorter than its header says: delete it to rebuild it")
+                    raise DataError(f"{array.filename} was cut short while in use: run again, and aekit decodes "
+                                    f"the images into it again")
         finally:
             os.close(fd)
         rows = torch.from_numpy(rows)

@@ -24,6 +24,11 @@ from aekit.nn.interfaces import (
 )
 from aekit.schema import to_dict
 
+# Models above this many parameters are refused before a weight is allocated:
+# such a size comes from a preset meant for small images given large ones (vae-conv's
+# dense output layer: 806M weights at 3x64x64, 13 GB to train with Adam), not a choice.
+MAX_PARAMETERS = 100_000_000
+
 
 class Loss(NamedTuple):
     total: torch.Tensor          # scalar to minimise: mean over images of the weighted sum
@@ -43,6 +48,8 @@ class Autoencoder(nn.Module):
         super().__init__()
         if config.input_shape is None:
             raise ConfigError("model.input_shape is unknown: build the model from data or set it, e.g. [1, 28, 28]")
+        if torch.get_default_device().type != "meta":
+            _check_size(config)
         self.config = config
         self.input_shape = tuple(config.input_shape)
         low, high = (0.0, 1.0) if config.data_range == "unit" else (-1.0, 1.0)
@@ -189,3 +196,21 @@ class Autoencoder(nn.Module):
 
     def describe(self) -> dict:
         return to_dict(self.config)
+
+
+def parameter_count(config: ModelConfig) -> int:
+    """The parameters `Autoencoder(config)` would have, counted on the meta
+    device: no memory allocated, the random generators untouched."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in Autoencoder(config).parameters())
+
+
+def _check_size(config: ModelConfig) -> None:
+    n = parameter_count(config)
+    if n > MAX_PARAMETERS:
+        shape = "x".join(str(d) for d in config.input_shape)
+        raise ConfigError(
+            f"model: {n / 1e6:,.0f}M parameters for {shape} images ({n * 16 / 1e9:,.1f} GB to train with Adam), "
+            f"above aekit's limit of {MAX_PARAMETERS / 1e6:,.0f}M (aekit.models.autoencoder.MAX_PARAMETERS): "
+            f"use conv-ae or conv-ae-10 (no dense output layer), or smaller images "
+            f"(--set data.image_size=[32,32])")

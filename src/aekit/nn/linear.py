@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aekit.cpu import cpuinfo_field
 from aekit.errors import ConfigError
 
 KERNELS = ("auto", "onednn", "torch")
@@ -54,14 +55,7 @@ _override: list[str] = []   # set by using_cpu_linear_kernel (innermost last)
 
 def cpu_vendor(cpuinfo: str = "/proc/cpuinfo") -> str | None:
     """The CPU's vendor id ('GenuineIntel', 'AuthenticAMD', ...), None where unknown."""
-    try:
-        with open(cpuinfo, encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
+    return cpuinfo_field("vendor_id", cpuinfo)
 
 
 def onednn_linear_problem() -> str | None:

@@ -4,7 +4,8 @@ Trains the recipe's preset on its dataset (aekit.train, the recipe's epochs
 and seed) in a scratch run folder, measures it on the test split
 (aekit.evaluate: reconstruction error beside PCA with as many components as
 the code; a VAE's ELBO), and writes OUT/NAME/ (default: the package's own
-folder, replacing the shipped model): model.safetensors + model.json,
+folder, replacing the shipped model; a build with other epochs or data than
+the recipe's must name its own OUT): model.safetensors + model.json,
 codes.safetensors and card.json. The folder is staged beside its final place
 and swapped in at the end, so an interrupted build leaves the old one whole.
 
@@ -16,7 +17,6 @@ thread count it was built with.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,8 +27,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from aekit.errors import AekitError
-from aekit.fs import atomic_write_text, atomic_write_with
+from aekit.cpu import cpu_name
+from aekit.data.checksum import sha256_file
+from aekit.errors import AekitError, did_you_mean
+from aekit.fs import atomic_write_text, atomic_write_with, make_folder
 from aekit.pretrained.recipes import RECIPES, Recipe
 from aekit.pretrained.registry import CARD, ROOT
 
@@ -38,7 +40,8 @@ REFERENCE_IMAGES = 2_000   # training images whose codes (4 bytes a dimension) a
 
 def recipe(name: str) -> Recipe:
     if name not in RECIPES:
-        raise AekitError(f"pretrained model {name!r} has no recipe; recipes: {', '.join(sorted(RECIPES))}")
+        raise AekitError(f"pretrained model {name!r} has no recipe{did_you_mean(name, RECIPES)}; "
+                         f"recipes: {', '.join(sorted(RECIPES))}")
     return RECIPES[name]
 
 
@@ -53,14 +56,18 @@ def build(name: str, out: str | Path | None = None, epochs: int | None = None, d
     r = recipe(name)
     epochs = r.epochs if epochs is None else int(epochs)
     data = r.data if data is None else str(data)
+    if out is None and (epochs != r.epochs or data != r.data):
+        raise AekitError(f"a build with another --epochs or --data would replace the shipped pretrained:{name}: "
+                         f"give --out DIR (out= in Python) to write the trial elsewhere")
     root = Path(out) if out is not None else ROOT
+    make_folder(root)
+    final = root / name
+    _restore_interrupted_swap(final)
     try:
-        root.mkdir(parents=True, exist_ok=True)
         probe = tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root)
     except OSError as err:
         raise AekitError(f"cannot write into {root} ({err.strerror or err}): give --out DIR, a folder you "
                          f"can write to") from None
-    final = root / name
     with probe as scratch:   # the scratch run folder and the staged NAME/, beside the final one
         started = time.perf_counter()
         log(f"training {name}: preset {r.preset} on {data}, {epochs} epochs, seed {r.seed}")
@@ -82,11 +89,11 @@ def build(name: str, out: str | Path | None = None, epochs: int | None = None, d
                        "overridden": data != r.data or epochs != r.epochs},
             "trained_epochs": run.history[-1]["epoch"],
             "build": {"minutes": round(minutes, 2), "torch": torch.__version__,
-                      "threads": torch.get_num_threads(), "cpu": _cpu_name(),
+                      "threads": torch.get_num_threads(), "cpu": cpu_name(),
                       "date": time.strftime("%Y-%m-%d", time.gmtime())},
             "test": _test_figures(record),
             "weights_sha256": meta["weights_sha256"],
-            "file_sha256": _file_sha256(stage / "model.safetensors"),
+            "file_sha256": sha256_file(stage / "model.safetensors"),
             "codes": {"file": CODES, "images": REFERENCE_IMAGES, "of": "the training split, evenly spread",
                       "tensors": {"codes": "float32 [n, code]", "scores": "float64 [n], the anomaly scores"}},
         }
@@ -121,27 +128,25 @@ def _test_figures(record: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 def _swap_in(stage: Path, final: Path) -> None:
     """Replace `final` with the complete `stage` folder: the old one is moved aside first and
     removed only once the new one is in place."""
-    old = final.with_name(f".{final.name}.old")
+    _restore_interrupted_swap(final)
+    old = _aside(final)
     if old.exists():
         shutil.rmtree(old)
     if final.exists():
         os.replace(final, old)
     os.replace(stage, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _aside(final: Path) -> Path:
+    return final.with_name(f".{final.name}.old")
+
+
+def _restore_interrupted_swap(final: Path) -> None:
+    """A build killed between `_swap_in`'s two renames left the model only as .NAME.old: put it back."""
+    old = _aside(final)
+    if old.is_dir() and not final.exists():
+        os.replace(old, final)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 
-from aekit.errors import AekitError
+from aekit.errors import AekitError, did_you_mean
 
 PREFIX = "pretrained:"
 ROOT = Path(__file__).resolve().parent    # the package's own folder: NAME/ per model
@@ -24,11 +23,9 @@ def folder(name: str, root: Path = ROOT) -> Path:
     if (root / name / CARD).is_file() and "/" not in name and "\\" not in name and name not in (".", ".."):
         return root / name
     known = names(root)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {PREFIX}{close[0]}? " if close else ""
     listed = ", ".join(known) if known else "none are installed"
-    raise AekitError(f"{PREFIX}{name}: no such pretrained model; {hint}pretrained models: {listed} "
-                     f"(`aekit pretrained` lists them)")
+    raise AekitError(f"{PREFIX}{name}: no such pretrained model{did_you_mean(name, known, PREFIX)}; "
+                     f"pretrained models: {listed} (`aekit pretrained` lists them)")
 
 
 def card(name: str, root: Path = ROOT) -> dict:

@@ -14,6 +14,7 @@ from aekit.fs import atomic_write_text
 from aekit.reporting import html
 from aekit.reporting.history import parameter_count, read_evaluation, read_history
 from aekit.reporting.sections import Subject, run_sections
+from aekit.words import counted
 
 REPORT_NAME = "report.html"
 
@@ -82,7 +83,7 @@ def describe(model, history: list[dict]) -> str:
     """One line under the title: what was trained, on what, for how long, when."""
     source = model.data
     data = f" on {source.name}" if source is not None else ""
-    epochs = f", {history[-1]['epoch']} epoch{'s' if history[-1]['epoch'] > 1 else ''}" if history else ""
+    epochs = f", {counted(history[-1]['epoch'], 'epoch')}" if history else ""
     return (f"{model.kind} with a {model.code_dim}-d code, images {list(model.input_shape)}, "
             f"{parameter_count(model):,} parameters{data}{epochs}; report written {time.strftime('%Y-%m-%d %H:%M')}")
 

@@ -27,6 +27,7 @@ from aekit.reporting import html
 from aekit.reporting.history import best_epoch, mean_rate, total_seconds, validated
 from aekit.reporting.html import Section
 from aekit.reporting.plots import loss_figure, png_bytes
+from aekit.words import counted
 
 MAP_IMAGES = 2000          # the latent map's points
 REFERENCE_IMAGES = 5000    # training codes for a plain AE's sampling Gaussian and the manifold's plane
@@ -176,7 +177,7 @@ def timings(history: list[dict]) -> str:
     if not history:
         return html.note("no epoch finished")
     total, rate = total_seconds(history), mean_rate(history)
-    summary = (f"{len(history)} epoch{'s' if len(history) > 1 else ''} in {total:.1f} s "
+    summary = (f"{counted(len(history), 'epoch')} in {total:.1f} s "
                f"({total / len(history):.2f} s an epoch, validation included)")
     summary += f"; training throughput {rate:,.0f} images/s on average" if rate is not None else ""
     rows = [[str(m["epoch"]), f"{m['train_loss']:.4f}", f"{m['val_loss']:.4f}" if "val_loss" in m else "",

