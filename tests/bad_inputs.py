@@ -281,7 +281,7 @@ CASES: list[Case] = [
          argv=("reconstruct", "{run}", "{digits}", "--out", "/proc/aekit-rec")),
     # -- explore, report --
     Case("explore a missing run", ("not found", "pretrained:NAME"), argv=("explore", "{tmp}/gone", "--port", "0")),
-    Case("explore an unknown pretrained model", ("no such pretrained model", "did you mean pretrained:mnist-2d"),
+    Case("explore an unknown pretrained model", ("no such pretrained model", "did you mean 'pretrained:mnist-2d'"),
          argv=("explore", "pretrained:mnist-3d", "--port", "0")),
     Case("explore on a port out of range", ("--port", "70000", "0<=x<=65535"),
          argv=("explore", "{run}", "--port", "70000")),
