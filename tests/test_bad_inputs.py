@@ -95,3 +95,19 @@ def test_the_corpus_holds_at_least_80_cases_over_every_entry_point():
             "denoise", "anomaly", "latent-map", "info", "compress", "decompress", "sweep", "explore",
             "report"} <= commands
     assert sum(c.api is not None for c in CASES) >= 5 and sum(c.subprocess for c in CASES) >= 2
+
+
+@pytest.mark.parametrize("raised, code, start", [
+    (KeyboardInterrupt(), 130, "aekit: interrupted"),
+    # click turns an EOFError into the same Abort as Ctrl-C: an empty file read as "interrupted" before.
+    (EOFError("No data left in file"), 2, "aekit: error: cannot read an input file"),
+], ids=["Ctrl-C", "EOFError"])
+def test_only_ctrl_c_reads_as_interrupted(raised, code, start, monkeypatch, capsys):
+    import aekit.data
+
+    def fail():
+        raise raised
+    monkeypatch.setattr(aekit.data, "list_datasets", fail)   # what `aekit datasets` calls
+    exit_code, err = run_in_process(["datasets"], capsys)
+    lines = err.splitlines()
+    assert exit_code == code and len(lines) == 1 and lines[0].startswith(start), err
