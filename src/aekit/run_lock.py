@@ -42,9 +42,10 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
     if key in _held:   # this process holds it, further up the stack
         yield
         return
-    new = _absent_folders(run_dir)
+    new, acquired = _absent_folders(run_dir), False
     try:
         with _flock(run_dir, fcntl):
+            acquired = True
             _held.add(key)
             try:
                 yield
@@ -52,7 +53,8 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
                 _held.discard(key)
     except BaseException:
         # A new run that failed before it wrote a file (a bad dataset, a full disk) leaves no folder behind.
-        if new:
+        # (Not when the lock was refused: then the folder is another process's.)
+        if new and acquired:
             _remove_empty_folders(Path(run_dir), new)
         raise
 
