@@ -93,7 +93,7 @@ def test_the_corpus_holds_at_least_80_cases_over_every_entry_point():
     commands = {c.argv[0] for c in CASES if c.argv}
     assert {"train", "evaluate", "export", "encode", "decode", "reconstruct", "sample", "interpolate",
             "denoise", "anomaly", "latent-map", "info", "compress", "decompress", "sweep", "explore",
-            "report"} <= commands
+            "report", "pretrained"} <= commands
     assert sum(c.api is not None for c in CASES) >= 5 and sum(c.subprocess for c in CASES) >= 2
 
 

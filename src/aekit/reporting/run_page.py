@@ -12,10 +12,10 @@ from typing import Any
 
 from aekit.errors import AekitError
 from aekit.fs import atomic_write_text
+from aekit.run_lock import run_lock
 from aekit.reporting import html
 from aekit.reporting.history import parameter_count, read_evaluation, read_history
 from aekit.reporting.sections import Subject, run_sections
-from aekit.run_lock import run_lock
 
 REPORT_NAME = "report.html"
 
