@@ -361,7 +361,7 @@ CASES: list[Case] = [
     # An empty file: numpy's EOFError, which click would turn into "aekit: interrupted" (exit 130).
     Case("encode an empty .npy", ("cannot read", "EOFError", "save it"),
          argv=("encode", "{run}", "{tmp}/empty.npy", "--out", "{tmp}/c.npy"), setup=write("empty.npy", b"")),
-    Case("codes not a .npy", ("codes.npy", "give a .npy file of float codes"),
+    Case("codes not a .npy", ("codes.npy", "pickled", "save numbers instead"),
          argv=("decode", "{run}", "{tmp}/codes.npy", "--out", "{tmp}/o"),
          setup=write("codes.npy", b"hello, not numpy")),
     # -- jobs' options --
