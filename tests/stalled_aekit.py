@@ -6,7 +6,10 @@ AEKIT_TEST_STALL_AT=N picks its N-th write (1 by default). That write has put
 its new bytes in the temporary file beside the target; here the temporary
 file is cut to half its size (as if the kill landed mid-write), its name is
 written to the file AEKIT_TEST_STALL_MARK, and the process sleeps until it is
-killed, before the rename. Test code only: the product has no such hook."""
+killed, before the rename. With AEKIT_TEST_STALL_RELEASE=1 the temporary
+file is left whole and the process waits only until the mark file is removed,
+then goes on: a process held at a known point that then finishes normally.
+Test code only: the product has no such hook."""
 
 from __future__ import annotations
 
@@ -25,9 +28,15 @@ def _stalling_replace(src, dst, *args, **kwargs):
     if fnmatch.fnmatch(Path(dst).name, os.environ["AEKIT_TEST_STALL"]):
         _seen += 1
         if _seen == int(os.environ.get("AEKIT_TEST_STALL_AT", "1")):
-            os.truncate(src, os.path.getsize(src) // 2)
-            Path(os.environ["AEKIT_TEST_STALL_MARK"]).write_text(str(src))
-            time.sleep(3600)
+            mark = Path(os.environ["AEKIT_TEST_STALL_MARK"])
+            if os.environ.get("AEKIT_TEST_STALL_RELEASE") == "1":
+                mark.write_text(str(src))
+                while mark.exists():
+                    time.sleep(0.01)
+            else:
+                os.truncate(src, os.path.getsize(src) // 2)
+                mark.write_text(str(src))
+                time.sleep(3600)
     return _real_replace(src, dst, *args, **kwargs)
 
 

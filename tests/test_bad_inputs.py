@@ -1,7 +1,8 @@
 """Every case of the bad-input corpus (tests/bad_inputs.py) through the CLI
 or the Python API: a non-zero exit (or AekitError), exactly one stderr line
-`aekit: error: ...` holding the case's phrases, no traceback, and the case's
-folder byte for byte as it was before (nothing written, nothing damaged).
+`aekit: error: ...` holding the case's phrases (the problem and its fix), no
+traceback, and the case's folder byte for byte as it was before, folders
+included (nothing written, nothing damaged, no folder left behind).
 
 CLI cases run in this process (`aekit.cli.main.main(argv)`, as the `aekit`
 script calls it): a subprocess costs ~1.5 s of imports each. A few cases run
@@ -24,9 +25,10 @@ from test_apps_support import digits_npz, trained_run
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under `folder`."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    """{relative path: sha256, or "folder"} of everything under `folder`: a
+    failed command that leaves an empty folder behind changes it too."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+            for p in sorted(folder.rglob("*"))}
 
 
 def full_disk(monkeypatch) -> None:
@@ -85,10 +87,27 @@ def test_a_bad_input_is_one_line_and_changes_nothing(case: Case, tmp_path, capsy
     assert snapshot(tmp_path) == before, "files were written or changed"
 
 
-def test_the_corpus_holds_at_least_40_cases_over_every_entry_point():
-    assert len(CASES) >= 40
+def test_the_corpus_holds_at_least_80_cases_over_every_entry_point():
+    assert len(CASES) > 80   # docs/guarantees.md says "more than 80"
     assert len({c.name for c in CASES}) == len(CASES)
     commands = {c.argv[0] for c in CASES if c.argv}
     assert {"train", "evaluate", "export", "encode", "decode", "reconstruct", "sample", "interpolate",
-            "denoise", "anomaly", "latent-map", "info", "compress", "decompress", "sweep"} <= commands
+            "denoise", "anomaly", "latent-map", "info", "compress", "decompress", "sweep", "explore",
+            "report", "pretrained"} <= commands
     assert sum(c.api is not None for c in CASES) >= 5 and sum(c.subprocess for c in CASES) >= 2
+
+
+@pytest.mark.parametrize("raised, code, start", [
+    (KeyboardInterrupt(), 130, "aekit: interrupted"),
+    # click turns an EOFError into the same Abort as Ctrl-C: an empty file read as "interrupted" before.
+    (EOFError("No data left in file"), 2, "aekit: error: cannot read an input file"),
+], ids=["Ctrl-C", "EOFError"])
+def test_only_ctrl_c_reads_as_interrupted(raised, code, start, monkeypatch, capsys):
+    import aekit.data
+
+    def fail():
+        raise raised
+    monkeypatch.setattr(aekit.data, "list_datasets", fail)   # what `aekit datasets` calls
+    exit_code, err = run_in_process(["datasets"], capsys)
+    lines = err.splitlines()
+    assert exit_code == code and len(lines) == 1 and lines[0].startswith(start), err

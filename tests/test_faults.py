@@ -1,7 +1,8 @@
 """Faults for real (issue #14): SIGKILL at random moments of a training run,
 inside its checkpoint writes too, then --resume to a bitwise-identical end;
-two processes on one run folder; SIGKILL in the middle of a job's write
-(evaluate, compress, encode, sweep); a download cut short or served corrupt,
+two processes on one run folder (a training run and another training, an
+evaluate or a report); SIGKILL in the middle of a job's write (evaluate,
+compress, encode, sweep, report); a download cut short or served corrupt,
 then retried.
 
 The kill points come from one seed, printed at the start and named in every
@@ -44,12 +45,16 @@ PRESET, EPOCHS, BATCH = "vae-kingma", 3, 64
 KILLS = 10
 
 
-def start(args: list[str], stall: str | None = None, at: int = 1, mark: Path | None = None) -> subprocess.Popen:
+def start(args: list[str], stall: str | None = None, at: int = 1, mark: Path | None = None,
+          release: bool = False) -> subprocess.Popen:
+    """`aekit ARGS`; with `stall`, held in that write (tests/stalled_aekit.py): killed
+    there, or with `release` going on whole once `mark` is removed."""
     env = dict(os.environ)
     command = AEKIT
     if stall is not None:
         command = STALLED
-        env.update(AEKIT_TEST_STALL=stall, AEKIT_TEST_STALL_AT=str(at), AEKIT_TEST_STALL_MARK=str(mark))
+        env.update(AEKIT_TEST_STALL=stall, AEKIT_TEST_STALL_AT=str(at), AEKIT_TEST_STALL_MARK=str(mark),
+                   AEKIT_TEST_STALL_RELEASE="1" if release else "0")
     return subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
@@ -171,8 +176,16 @@ def sweep_job(run: Path, tmp: Path):
     return argv, args["out"] / "sweep.csv"
 
 
+def report_job(run: Path, tmp: Path):
+    """Of a copy of its own: the evaluate job leaves the shared run's evaluation.json a stand-in, not JSON."""
+    copy = tmp / "run"
+    shutil.copytree(trained_run("fashion-ae"), copy)
+    return ["report", str(copy), "-o", str(tmp / "page.html")], tmp / "page.html"
+
+
 # Each job: (argv, its output), an earlier version of which must survive a SIGKILL mid-write.
-JOBS = {"evaluate": evaluate_job, "compress": compress_job, "encode": encode_job, "sweep": sweep_job}
+JOBS = {"evaluate": evaluate_job, "compress": compress_job, "encode": encode_job, "sweep": sweep_job,
+        "report": report_job}
 
 
 @pytest.mark.parametrize("job", sorted(JOBS))
@@ -190,6 +203,42 @@ def test_sigkill_in_the_middle_of_a_job_s_write_leaves_the_earlier_file(job, run
     assert target.read_bytes() == b"the earlier file, whole\n"
     # What a SIGKILL leaves: the hidden temporary file, never read, and nothing else new.
     assert fnmatch.fnmatch(half_written.name, f".{target.name}.*")
+
+
+def test_evaluate_and_report_wait_for_a_run_that_trains_then_work(tmp_path, capsys):
+    """They write evaluation.json and report.html into the run folder: while
+    another process trains there, each is refused in one line naming it."""
+    from aekit.cli.main import main
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run("fashion-ae"), run)
+    page = (run / "report.html").read_bytes()   # the training's
+    mark = tmp_path / "held"
+    # One more epoch of the 8-epoch run, held in its first checkpoint write: the lock is held there.
+    trainer = start(["train", "--resume", str(run), "--epochs", "9"], "last.json", 1, mark, release=True)
+    assert wait_for(trainer, mark.exists), trainer.stderr.read().decode()
+    evaluate = ["evaluate", str(run), "--limit", "60", "--no-probes", "--nll-samples", "0"]
+    try:
+        for argv in (evaluate, ["report", str(run)]):
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exited:
+                main(argv)
+            err = capsys.readouterr().err.splitlines()
+            assert exited.value.code == 2 and len(err) == 1, (argv, err)
+            assert f"(pid {trainer.pid}): try again when it finishes" in err[0], err
+        assert not (run / "evaluation.json").exists() and (run / "report.html").read_bytes() == page
+    finally:
+        mark.unlink(missing_ok=True)   # the trainer goes on
+        out, err = trainer.communicate(timeout=300)
+    assert trainer.returncode == 0, err.decode()
+    # Its own report, written at its end under the lock it holds (re-entrant: no warning "not written").
+    assert b"not written" not in err, err.decode()
+    for argv in (evaluate, ["report", str(run)]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0, capsys.readouterr().err
+    assert (run / "evaluation.json").is_file() and (run / "report.html").read_bytes() != page
+    assert not (run / "run.lock").exists()
 
 
 class _FlakyMirror(http.server.BaseHTTPRequestHandler):

@@ -23,6 +23,13 @@ class AekitGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("aekit: interrupted", err=True)
             sys.exit(130)
+        except EOFError as err:
+            # A reader met the end of a file before its data (numpy on an empty .npy, pickle, ...). Left to
+            # click, it would become an Abort and read "interrupted"; readers should raise AekitError naming
+            # the file, and this is the line for one that does not.
+            click.echo(f"aekit: error: cannot read an input file: it ends before its data (EOFError: {err}), "
+                       "so it is empty or cut short: save it again", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=AekitGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -13,6 +14,7 @@ from aekit.evaluation.shards import broadcast_record, my_chunks
 from aekit.evaluation.target import load_target
 from aekit.models.autoencoder import Autoencoder
 from aekit.rng import fixed_rng
+from aekit.run_lock import run_lock
 from aekit.training import distributed
 from aekit.training.device import resolve_device
 
@@ -46,22 +48,33 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
     joined = distributed.world_size() > 1 and not torch.distributed.is_initialized()
     distributed.init(dev)
     try:
-        # fixed_rng from the start: building a model to load weights into draws initial weights.
-        with fixed_rng(seed, dev):
-            target = load_target(run_or_model, weights, dev)
-            data = load_data(target, data, split, limit)
-            k = vae.check_nll(target.model, nll_samples)
-            task = labelled.anomaly_task(target.config, data.own, data.dataset, data.split, anomaly_class, normal_class)
-            with torch.inference_mode(), flushing_denormals(), target.model.evaluating():
-                out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
-                                           task=task, probes=probes, device=dev)}
-                out.update(_sections(target.model, data, seed, k, task, probes))
-        if target.run_dir is not None and write and distributed.is_main():
-            record.write(target.run_dir, out)
+        with _writer_lock(run_or_model, write):
+            # fixed_rng from the start: building a model to load weights into draws initial weights.
+            with fixed_rng(seed, dev):
+                target = load_target(run_or_model, weights, dev)
+                data = load_data(target, data, split, limit)
+                k = vae.check_nll(target.model, nll_samples)
+                task = labelled.anomaly_task(target.config, data.own, data.dataset, data.split, anomaly_class,
+                                             normal_class)
+                with torch.inference_mode(), flushing_denormals(), target.model.evaluating():
+                    out = {"meta": record.meta(target, data, seed=seed, nll_samples=k, limit=limit,
+                                               task=task, probes=probes, device=dev)}
+                    out.update(_sections(target.model, data, seed, k, task, probes))
+            if target.run_dir is not None and write and distributed.is_main():
+                record.write(target.run_dir, out)
         return out
     finally:
         if joined:
             distributed.finish()
+
+
+def _writer_lock(run_or_model, write: bool):
+    """The run lock (aekit/run_lock.py) of a run folder that evaluation.json
+    will be written into: not while that run trains, nor evaluates elsewhere."""
+    if write and distributed.is_main() and isinstance(run_or_model, (str, Path)) \
+            and (Path(run_or_model) / "config.yaml").is_file():
+        return run_lock(run_or_model)
+    return contextlib.nullcontext()
 
 
 def _sections(model: Autoencoder, data, seed: int, k: int, task: labelled.AnomalyTask | None, probes: bool) -> dict:

@@ -70,7 +70,8 @@ def resolve_model(source: str | os.PathLike, weights: str = "model") -> ModelSou
     if not (path / "config.yaml").is_file():
         raise AekitError(f"{path} is not a run folder: it holds no {file.name}; give the folder of a run written by `aekit train`"
                          + (" (or a .safetensors model file)" if weights == "model" else ""))
-    hint = ("the run has not finished an epoch yet, or the folder was copied without it" if weights == "model"
+    hint = ("the run has not finished an epoch yet: wait for one; or the folder was copied without it: copy it "
+            "again" if weights == "model"
             else "the run had no validation split, or it has not finished an epoch: drop --best / "
                  "--weights best (evaluate) / weights='best' to use its model.safetensors")
     raise AekitError(f"{file} not found ({hint})")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 from aekit.errors import AekitError
 from aekit.fs import atomic_write_text
+from aekit.run_lock import run_lock
 from aekit.reporting import html
 from aekit.reporting.history import parameter_count, read_evaluation, read_history
 from aekit.reporting.sections import Subject, run_sections
@@ -24,48 +26,65 @@ def report(run: Any, out: str | Path | None = None, data: Any = None) -> Path:
     `aekit.train` returned) to `out` (default RUN/report.html); return its path.
     The pictures use the run's own dataset (or `data`, an aekit Dataset); if it
     cannot be loaded offline, those sections say why and the rest is written."""
+    run_dir = _run_folder(run)
+    if out is None:
+        if run_dir is None:
+            raise AekitError("this run has no folder (trained with save=False): give out=FILE.html for its report")
+        out = run_dir / REPORT_NAME
+    out = Path(out)
+    # Written into the run folder: under its lock (aekit/run_lock.py), not while the run trains. aekit.train
+    # writes the report holding it already, and passes through.
+    into_run = run_dir is not None and out.resolve().parent == run_dir.resolve()
+    with run_lock(run_dir) if into_run else contextlib.nullcontext():
+        atomic_write_text(out, _page(run, data, run_dir))
+    return out
+
+
+def _page(run: Any, data: Any, run_dir: Path | None) -> str:
+    """The report's HTML."""
     in_training = getattr(getattr(run, "model", None), "training", False)   # a Run's model: its mode is kept
     try:
-        subject_args, run_dir = _open(run, data)
-        if out is None:
-            if run_dir is None:
-                raise AekitError("this run has no folder (trained with save=False): give out=FILE.html for its report")
-            out = run_dir / REPORT_NAME
-        out = Path(out)
+        subject_args = _open(run, data, run_dir)
         with tempfile.TemporaryDirectory(prefix="aekit-report-") as tmp:
             subject = Subject(**subject_args, workdir=Path(tmp))
             sections = run_sections(subject)
     finally:
         if in_training:
             run.model.train()
-    model = subject.model
     title = f"{run_dir.name if run_dir is not None else 'run'}: report"
-    text = html.page(title, describe(model, subject.history), sections)
-    atomic_write_text(out, text)
-    return out
+    return html.page(title, describe(subject.model, subject.history), sections)
 
 
-def _open(run: Any, data: Any) -> tuple[dict, Path | None]:
+def _run_folder(run: Any) -> Path | None:
+    """The folder of `run` (a Run, whose folder may be None, or a run folder's path), checked."""
+    from aekit.api import Run
+
+    if isinstance(run, Run):
+        return run.dir
+    run_dir = Path(run)
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "model.safetensors").is_file():
+        raise AekitError(f"{run_dir} is not a run folder (no config.yaml and model.safetensors): "
+                         "give a folder written by `aekit train`")
+    return run_dir
+
+
+def _open(run: Any, data: Any, run_dir: Path | None) -> dict:
     """The report's ingredients from a run folder or a Run (its model and data already in memory)."""
     from aekit.api import Run
     from aekit.apps.model import load
 
     if isinstance(run, Run):
         device = str(next(run.model.parameters()).device)
-        model, run_dir = load(run, device=device), run.dir
+        model = load(run, device=device)
         config_yaml, history, dataset = run.config.to_yaml(), run.history, data or run.dataset
     else:
-        run_dir = Path(run)
-        if not (run_dir / "config.yaml").is_file() or not (run_dir / "model.safetensors").is_file():
-            raise AekitError(f"{run_dir} is not a run folder (no config.yaml and model.safetensors): "
-                             "give a folder written by `aekit train`")
         model = load(run_dir)
         config_yaml, history, dataset = (run_dir / "config.yaml").read_text(encoding="utf-8"), read_history(run_dir), data
     problem = ""
     if dataset is None:
         dataset, problem = _load_data(model)
     return dict(model=model, config_yaml=config_yaml, history=history, dataset=dataset, data_problem=problem,
-                evaluation=read_evaluation(run_dir)), run_dir
+                evaluation=read_evaluation(run_dir))
 
 
 def _load_data(model):

@@ -150,9 +150,13 @@ def load_yaml(path: str | Path) -> dict:
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
+        if isinstance(err, yaml.constructor.ConstructorError):   # e.g. !!python/object: never built, by safe_load
+            raise ConfigError(f"config file {path} has a YAML tag aekit does not load{line} ({err.problem}): "
+                              "write plain values (numbers, strings, lists, mappings)") from None
         raise ConfigError(f"config file {path} is not valid YAML{line}: fix the syntax") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping with data/model/train sections")
+        raise ConfigError(f"config file {path} must hold a mapping with data/model/train sections: write it as "
+                          "e.g. 'train: {epochs: 3}'")
     return data
 
 
