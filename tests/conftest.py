@@ -43,7 +43,7 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    path = Path(os.environ["AEKIT_DATA_DIR"])
+    path = Path(os.environ["AEKIT_DATA_DIR"]).resolve()   # absolute: CI gives ../shared/data, tests symlink into it
     if not (path / "mnist").is_dir():
         pytest.fail(f"real datasets not found in {path}: set AEKIT_DATA_DIR to the shared data folder")
     return path

@@ -254,7 +254,9 @@ def test_every_job_runs_on_an_rgb_run(runs, folders, tmp_path):
 COUNTS_28 = {"aae": 1135123, "ae-2d": 67707, "beta-vae": 10151489, "conv-ae-10": 95939, "conv-ae": 115217,
              "dae": 473636, "deep-ae-3d": 219891, "dense-ae-25-elu": 40009, "dense-ae-32": 50992,
              "dropout-ae": 473636, "fashion-ae": 473636, "sparse-ae": 1607440, "vae-conv": 10151489,
-             "vae-kingma": 652824, "vae-mlp": 437540}
+             "vae-kingma": 652824, "vae-mlp": 437540,
+             # added after that commit, at their Keras originals' sizes
+             "keras-conv-ae": 4385, "keras-deep-ae": 222384}
 
 
 def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
@@ -270,5 +272,11 @@ def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
     assert sorted(preset_names()) == sorted(COUNTS_28)
     assert {name: count(name, (1, 28, 28)) for name in COUNTS_28} == COUNTS_28
     for name in COUNTS_28:
-        if name not in ("vae-conv", "beta-vae"):    # 806M weights at 3x64x64: refused (test above)
+        if name not in ("vae-conv", "beta-vae", "keras-conv-ae"):    # 806M weights at 3x64x64: refused (test above)
             assert count(name, (3, 64, 64)) > count(name, (1, 28, 28)), name
+    # keras-conv-ae's code is its encoder's feature map itself (4x4x8 = 128 at 28x28, as the
+    # Keras original), so its code size pins the image size: 64x64 is refused in one line.
+    from aekit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="linear: false needs dim equal to the encoder's 512 features"):
+        count("keras-conv-ae", (3, 64, 64))

@@ -233,7 +233,7 @@ def test_bad_input_is_one_line(runs, tmp_path):
     _one_line_error(["evaluate", str(half)], "model.safetensors not found")
     for name in ("model.safetensors", "model.json"):
         shutil.copy(run.dir / name, half / name)
-    _one_line_error(["evaluate", str(half), "--weights", "best"], "best.safetensors not found", "--weights model")
+    _one_line_error(["evaluate", str(half), "--weights", "best"], "best.safetensors not found", "drop --best / --weights best")
     _one_line_error(["evaluate", str(run.dir / "model.safetensors")], "give data")
     _one_line_error(["evaluate", str(run.dir), "--nll-samples", "10"], "not a VAE")
     _one_line_error(["evaluate", str(run.dir), "--anomaly-class", "12"], "no such class", "9=9")

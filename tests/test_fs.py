@@ -40,7 +40,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_remove_temporaries_takes_only_what_a_killed_write_left(tmp_path):
     from aekit.fs import _create_temporary, remove_temporaries
 
-    keep = [".hidden", ".a.b", "x.json", ".cfg.json.0123abcd.png", "last.json.0123abcd.tmp"]
+    keep = [".hidden", ".a.b", "x.json", ".cfg.json.0123abcd.png", "last.json.0123abcd.tmp", ".tmpnotes", ".tmp12345"]
     for name in keep:
         (tmp_path / name).write_text("kept")
     left = []
@@ -48,5 +48,8 @@ def test_remove_temporaries_takes_only_what_a_killed_write_left(tmp_path):
         fd, name = _create_temporary(tmp_path / target, suffix)   # as a write killed before its rename leaves it
         os.close(fd)
         left.append(Path(name))
+    # safetensors' own temporary (Rust's tempfile: `.tmp` + 6 characters), left by a kill inside save_file
+    (tmp_path / ".tmpG8jJeH").write_bytes(b"half a tensor")
+    left.append(tmp_path / ".tmpG8jJeH")
     assert sorted(remove_temporaries(tmp_path)) == sorted(left)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)

@@ -160,6 +160,10 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> 
 
 # `_create_temporary`'s names: `.NAME.` + 8 hex digits + `.tmp` or NAME's own suffix.
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}(?P<suffix>\.[^.]+)$")
+# safetensors' save_file (Rust's tempfile crate) first writes `.tmp` + 6 random
+# characters beside the file it is asked for, then renames it: a kill inside
+# that write leaves one of these.
+_SAFETENSORS_TEMPORARY = re.compile(r"^\.tmp[A-Za-z0-9]{6}$")
 
 
 def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
@@ -171,8 +175,8 @@ def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(folder):
             match = _TEMPORARY.match(entry.name)
-            if match and entry.is_file(follow_symlinks=False) and (
-                    match["suffix"] == ".tmp" or match["name"].endswith(match["suffix"])):
+            ours = match and (match["suffix"] == ".tmp" or match["name"].endswith(match["suffix"]))
+            if (ours or _SAFETENSORS_TEMPORARY.match(entry.name)) and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
