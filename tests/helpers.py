@@ -60,3 +60,22 @@ class WidePriorGaussian(Gaussian):
 class WidePriorConfig(GaussianConfig):
     def build(self, in_features):
         return WidePriorGaussian(in_features, self.dim)
+
+
+def aekit_cli(*args):
+    """`aekit ARGS` in-process (click's CliRunner); a bug's exception is raised with its traceback."""
+    from click.testing import CliRunner
+
+    from aekit.cli.main import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def cli_ok(*args) -> str:
+    """`aekit ARGS` in-process, which must succeed; its stdout."""
+    result = aekit_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout

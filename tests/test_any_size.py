@@ -22,6 +22,7 @@ import aekit
 from aekit.cli.main import cli
 from aekit.data.memmap import is_mapped
 from rgb_folders import rgb_folder, tinted_digits
+from helpers import cli_ok as ok
 
 HERE = Path(__file__).resolve().parent
 
@@ -59,12 +60,6 @@ def runs(folders, cache, tmp_path_factory):
             for size in (32, 64)}
 
 
-def ok(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def test_conv_ae_learns_rgb_32_and_64_from_the_memory_map(runs):

@@ -22,19 +22,9 @@ from PIL import Image
 import aekit
 from aekit.cli.main import cli
 from test_apps_support import digits_npz, held_out_images, trained_run
+from helpers import aekit_cli, cli_ok as ok
 
 
-def aekit_cli(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception   # a bug: show its traceback
-    return result
-
-
-def ok(*args):
-    result = aekit_cli(*args)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def _csv(path):

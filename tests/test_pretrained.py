@@ -24,6 +24,7 @@ from aekit.io import load_model, model_hash
 from aekit.metrics.pca import PCA
 from aekit.pretrained import card, folder, names
 from aekit.pretrained.build import build
+from helpers import cli_ok as ok
 
 SHIPPED = ["fashion-ae", "mnist-2d", "mnist-vae"]
 TEST_IMAGES = 2_000     # spread through each test split
@@ -38,12 +39,6 @@ def no_data(tmp_path, monkeypatch):
     return tmp_path
 
 
-def ok(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_every_shipped_model_loads_offline_with_the_weights_its_card_names(no_data):

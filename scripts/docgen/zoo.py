@@ -77,10 +77,9 @@ def zoo() -> str:
                 f"`benchmarks/zoo_speed.py` ({speed_source[1]}; "
                 f"[benchmarks/results/zoo-speed.md](../benchmarks/results/zoo-speed.md)): the preset's "
                 "training images x its epochs / img/s, validation and files not counted. The load average in "
-                "that line says how busy the machine was: other processes' share of the 2 cores slows every "
-                "figure (`benchmarks/trainer_speed.py` on a quiet machine measured the steps of vae-kingma, "
-                "fashion-ae and conv-ae-10 several times faster; benchmarks/README.md). Rerun "
-                "`python benchmarks/zoo_speed.py` on a quiet machine, then `python scripts/make_docs.py`.", ""]
+                "that line says how busy the machine was (other processes' share of the 2 cores slows every "
+                "figure). To measure them anew: `python benchmarks/zoo_speed.py` on a quiet machine, then "
+                "`python scripts/make_docs.py`.", ""]
     out += ["| preset | data | code | parameters (inference) | epochs x batch | optimiser, lr | "
             "training on 2 CPU cores |", "| --- | --- | --- | --- | --- | --- | --- |"]
     details = []
