@@ -58,7 +58,7 @@ def test_default_data_dir_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_fetch_verifies_and_returns_paths_by_role(shared_data):
-    paths = fetch("mnist")
+    paths = {role: path.resolve() for role, path in fetch("mnist").items()}   # shared_data is absolute
     assert paths == {"train_images": shared_data / "mnist" / "train-images-idx3-ubyte.gz",
                      "train_labels": shared_data / "mnist" / "train-labels-idx1-ubyte.gz",
                      "test_images": shared_data / "mnist" / "t10k-images-idx3-ubyte.gz",
