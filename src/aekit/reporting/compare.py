@@ -14,7 +14,7 @@ from aekit.reporting import html
 from aekit.reporting.html import Section
 from aekit.reporting.plots import loss_figure, png_bytes
 from aekit.reporting.history import (best_epoch, mean_rate, parameter_count, read_evaluation, read_history,
-                                  total_seconds, validated)
+                                  require_run_folder, total_seconds, validated)
 
 # Evaluation figures shown where at least one run has them: (column, path in evaluation.json).
 EVALUATION_COLUMNS = (("test sq. error / image", ("reconstruction", "model", "sse")),
@@ -70,10 +70,7 @@ def _names(folders: list[Path]) -> list[str]:
 def _summary(folder: Path) -> dict:
     from aekit.apps.model import load
 
-    if not (folder / "config.yaml").is_file() or not (folder / "model.safetensors").is_file():
-        raise AekitError(f"{folder} is not a run folder (no config.yaml and model.safetensors): "
-                         "give folders written by `aekit train`")
-    model = load(folder)
+    model = load(require_run_folder(folder))
     history = read_history(folder)
     val, best, rate = validated(history), best_epoch(history), mean_rate(history)
     source = model.data

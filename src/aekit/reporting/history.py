@@ -51,3 +51,11 @@ def mean_rate(history: list[dict]) -> float | None:
 def parameter_count(model) -> int:
     """An apps Model's number of weights."""
     return sum(p.numel() for p in model.autoencoder.parameters())
+
+
+def require_run_folder(folder: Path) -> Path:
+    """`folder`, when it is a run folder (config.yaml and model.safetensors); else one line."""
+    if not (folder / "config.yaml").is_file() or not (folder / "model.safetensors").is_file():
+        raise AekitError(f"{folder} is not a run folder (no config.yaml and model.safetensors): "
+                         "give a folder written by `aekit train`")
+    return folder

@@ -14,7 +14,7 @@ from aekit.errors import AekitError
 from aekit.fs import atomic_write_text
 from aekit.run_lock import run_lock
 from aekit.reporting import html
-from aekit.reporting.history import parameter_count, read_evaluation, read_history
+from aekit.reporting.history import parameter_count, read_evaluation, read_history, require_run_folder
 from aekit.reporting.sections import Subject, run_sections
 from aekit.words import counted
 
@@ -61,11 +61,7 @@ def _run_folder(run: Any) -> Path | None:
 
     if isinstance(run, Run):
         return run.dir
-    run_dir = Path(run)
-    if not (run_dir / "config.yaml").is_file() or not (run_dir / "model.safetensors").is_file():
-        raise AekitError(f"{run_dir} is not a run folder (no config.yaml and model.safetensors): "
-                         "give a folder written by `aekit train`")
-    return run_dir
+    return require_run_folder(Path(run))
 
 
 def _open(run: Any, data: Any, run_dir: Path | None) -> dict:

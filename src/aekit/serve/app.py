@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from aekit.apps import codes as code_space
 from aekit.errors import AekitError
 from aekit.serve.limits import (MAX_BODY_BYTES, MAX_CODE_VALUES, MAX_NEIGHBOURS, MAX_STEPS, MAX_UPLOAD_PIXELS,
-                                BodyLimit, BodyTooLarge, HostCheck, RequestError, read_upload)
+                                BodyLimit, BodyTooLarge, HostCheck, RequestError, error_json, read_upload)
 from aekit.serve.requests import DecodeRequest, InterpolateRequest, NeighboursRequest
 from aekit.serve.state import CODE_RADIUS_FACTOR, Explorer, png
 
@@ -52,7 +52,7 @@ def _assets() -> dict[str, bytes]:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": " ".join(str(message).split())}, status_code=status, headers=SECURITY_HEADERS)
+    return JSONResponse(error_json(message), status_code=status, headers=SECURITY_HEADERS)
 
 
 def _validation_message(exc: RequestValidationError) -> str:

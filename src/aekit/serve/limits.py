@@ -33,8 +33,13 @@ class BodyTooLarge(Exception):
     """Raised while reading a request body that grows past MAX_BODY_BYTES."""
 
 
+def error_json(message: str) -> dict:
+    """A request's error as the server answers it: {"error": the message on one line}."""
+    return {"error": " ".join(str(message).split())}
+
+
 def error_body(message: str) -> bytes:
-    return json.dumps({"error": " ".join(str(message).split())}).encode()
+    return json.dumps(error_json(message)).encode()
 
 
 class BodyLimit:
