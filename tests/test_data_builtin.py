@@ -119,6 +119,13 @@ def test_binarized_mnist_uses_its_own_validation_file():
     assert ones == pytest.approx([0.13056, 0.13113, 0.13251], abs=2e-5)
 
 
+def test_binarized_mnist_folds_its_validation_file_into_training_at_fraction_zero():
+    kept, folded = load_dataset("binarized-mnist", val_fraction=0.1), load_dataset("binarized-mnist", val_fraction=0)
+    assert (len(folded.train), len(folded.val), len(folded.test)) == (60000, 0, 10000)
+    assert torch.equal(folded.train.images, torch.cat([kept.train.images, kept.val.images]))
+    assert torch.equal(folded.test.images, kept.test.images)
+
+
 def test_digits_sample_is_real_mnist():
     data = load_dataset("digits-sample", val_fraction=0.1)
     assert (len(data.train), len(data.val), len(data.test)) == (3600, 400, 1000)

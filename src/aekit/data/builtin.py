@@ -43,6 +43,11 @@ def load_builtin(info: Builtin, *, val_fraction: float, seed: int,
                                          shape=file.shape)
     if info.format == "amat":
         train, val, test = (Split(_nchw(arrays[role])) for role in ("train", "val", "test"))
+        if val_fraction == 0:
+            # Its own validation split folded into training (60k images), as
+            # published final models on this set are trained; any other
+            # fraction keeps the published 50k / 10k split.
+            train, val = Split(torch.cat([train.images, val.images])), Split(val.images[:0])
         return train, val, test
     pool = Split(_nchw(arrays["train_images"]), _int64(arrays["train_labels"]))
     test = Split(_nchw(arrays["test_images"]), _int64(arrays["test_labels"]))

@@ -29,7 +29,8 @@ def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: 
     "./mnist" for the folder). Pixels are uint8 0..255 in every split.
 
     val_fraction: share of the training images held out for validation (0..0.9),
-        drawn with `seed`; ignored by binarized-mnist, which has its own.
+        drawn with `seed`. binarized-mnist has its own 50k / 10k split, kept
+        for any fraction but 0, which folds its validation images into training.
     image_size: resize every image to this (int or (height, width)).
     channels: 1 (grey) or 3 (RGB); None keeps the source's.
     data_dir: where built-in files live / are downloaded (default: default_data_dir()).
