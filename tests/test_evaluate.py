@@ -195,6 +195,8 @@ def test_run_folder_record_is_written_and_model_file_and_instance_give_the_same(
     assert as_instance["reconstruction"] == records["ae"]["reconstruction"]
     best = evaluate(run.dir, weights="best", limit=LIMIT, write=False, probes=False)
     assert best["meta"]["weights"] == "best"
+    as_run = evaluate(run, limit=LIMIT, write=False, probes=False)   # the Run that aekit.train returned
+    assert as_run["reconstruction"] == records["ae"]["reconstruction"] and as_run["meta"]["source"] == "run"
 
 
 def test_cli_prints_the_table_writes_the_file_and_json(runs):

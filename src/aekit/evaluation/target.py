@@ -36,13 +36,15 @@ class Target:
 def load_target(run_or_model, weights: str, device: torch.device) -> Target:
     if weights not in WEIGHTS:
         raise AekitError(f"weights {weights!r}: use 'model' (the final weights) or 'best' (the best validation epoch)")
+    run_or_model = _unwrap_run(run_or_model)
     if isinstance(run_or_model, Autoencoder):
         if weights != "model":
             raise AekitError("weights='best' applies to a run folder; this is a model in memory: pass the run folder")
         return Target(run_or_model.to(device), "instance", "", "instance")
     if not isinstance(run_or_model, (str, Path)):
         raise AekitError(f"cannot evaluate a {type(run_or_model).__name__}: give a run folder, a model file "
-                         f"(.safetensors or .json), pretrained:NAME or an aekit Autoencoder")
+                         f"(.safetensors or .json), pretrained:NAME, the Run that aekit.train returned "
+                         f"or an aekit Autoencoder")
     found = resolve_model(run_or_model, weights)
     meta, file = read_model_meta(found.weights)
     model = load_model(file, device)
@@ -52,3 +54,13 @@ def load_target(run_or_model, weights: str, device: torch.device) -> Target:
                       epoch=meta.get("epoch"))
     # A model file, a pretrained model, or a folder holding only a model file pair: the data is named by the caller.
     return Target(model, "file", str(run_or_model), file.name, epoch=meta.get("epoch"))
+
+
+def _unwrap_run(source):
+    """The Run that aekit.train returned stands for its run folder (or, when it
+    saved none, for its model). aekit.api sits above this layer: imported late."""
+    from aekit.api import Run
+
+    if isinstance(source, Run):
+        return source.dir if source.dir is not None else source.model
+    return source
