@@ -25,7 +25,7 @@ from aekit.schema import from_dict, to_dict
 @dataclass
 class DataConfig:
     name: str | None = None              # built-in name or a path; null: the preset's
-    val_fraction: float = 0.1   # share of the training images held out for validation (seeded by train.seed)
+    val_fraction: float = 0.1   # share of the training images held out for validation (seeded by train.seed); binarized-mnist keeps its own 10k split, folded into training at 0
     image_size: list[int] | int | None = None   # resize images to this (an int: square; [H, W]); null: as they are
     channels: int | None = None   # 1 (grey) or 3 (RGB); null: as the data has them
     # Classes (indices or names) left out of / kept alone in train and validation;
