@@ -100,6 +100,8 @@ def limited(arrays, cache, tmp_path_factory):
     limit = baseline + HEADROOM
     mapped, mapped_peak = run_limited(train_args(arrays / "big.npy", root / "mapped", "always"), limit)
     in_memory, _ = run_limited(train_args(arrays / "big.npy", root / "in-memory", "never"), limit)
+    print(f"baseline VmData {baseline >> 20} MiB, mapped run's peak {mapped_peak >> 20} MiB, "
+          f"limit {limit >> 20} MiB")
     return {"root": root, "limit": limit, "baseline": baseline, "tiny": tiny, "mapped": mapped,
             "mapped_peak": mapped_peak, "in_memory": in_memory}
 
@@ -117,13 +119,14 @@ def test_aekit_train_from_a_map_needs_no_more_memory_than_a_tiny_run(limited, ar
     assert limited["mapped_peak"] < limited["limit"]
     (epoch,) = history(limited["root"] / "mapped")
     (tiny,) = history(limited["root"] / "tiny")
-    # The loss fell: one epoch on 19,907 images ends far below 4 steps on 512
-    # of the same digits (measured: val_loss TODO against TODO).
-    assert epoch["epoch"] == 1 and epoch["val_loss"] < 0.5 * tiny["val_loss"], (epoch, tiny)
-    # The same limit stops the same command reading the images into memory.
+    # The loss fell: one epoch on 19,907 images ends far below 13 steps on 414
+    # of the same digits (measured: val_loss 370.7 against 3190.9, 0.12).
+    assert epoch["epoch"] == 1 and epoch["val_loss"] < 0.25 * tiny["val_loss"], (epoch, tiny)
+    # The same limit stops the same command reading the images into memory, in one line.
     failed = limited["in_memory"]
     assert failed.returncode != 0
-    assert "allocate" in failed.stderr or "MemoryError" in failed.stderr, failed.stderr[-2000:]
+    (line,) = failed.stderr.strip().splitlines()
+    assert "not enough memory to read" in line and "data.memmap=always" in line, failed.stderr[-2000:]
 
 
 def test_aekit_evaluate_on_a_mapped_run_stays_within_the_limit(limited):
@@ -135,8 +138,15 @@ def test_aekit_evaluate_on_a_mapped_run_stays_within_the_limit(limited):
     # PCA fitted on a seeded sample of the mapped training split: 32 MiB of
     # float64 pixels, 341 images of 3x64x64 (in memory, PCA-25's covariance
     # alone would be 1.2 GB and all 19,907 training images 1.9 GB of floats).
-    assert record["reconstruction"]["pca"]["fit_images"] == 341
-    assert record["reconstruction"]["ratio"]["sse"] < 2.0, record["reconstruction"]
+    reconstruction = record["reconstruction"]
+    assert reconstruction["pca"]["fit_images"] == 341
+    # Every test image went through the model: its error is the run's last
+    # validation loss on other images of the same digits (measured: sse 369.3,
+    # val_loss 370.7); the sampled PCA-25 reconstructs held-out images well
+    # (measured 23.4 dB; the mean image alone gives 15.1 dB on these digits).
+    (epoch,) = history(run)
+    assert abs(reconstruction["model"]["sse"] / epoch["val_loss"] - 1) < 0.05, (reconstruction, epoch)
+    assert reconstruction["pca"]["psnr_db"] > 20, reconstruction
     assert peak < limited["limit"]
 
 

@@ -20,10 +20,28 @@ from aekit.data.mapped_arrays import load_mapped_npy, npy_maps, npz_maps
 from aekit.data.splits import TEST_FRACTION, TEST_SEED, carve
 from aekit.data.transform import adapt
 from aekit.data.types import Dataset, Split
+from aekit.errors import DataError
 
 
 def load_user(path: Path, *, name: str, val_fraction: float, seed: int,
               size: tuple[int, int] | None, channels: int | None, memmap: str = "auto") -> Dataset:
+    try:
+        return _load_user(path, name, val_fraction, seed, size, channels, memmap)
+    except MemoryError:
+        raise _no_memory(path, memmap) from None
+    except RuntimeError as e:   # torch's allocator says it in its own words
+        if "can't allocate memory" not in str(e):
+            raise
+        raise _no_memory(path, memmap) from None
+
+
+def _no_memory(path: Path, memmap: str) -> DataError:
+    fix = ("set data.memmap to always (--set data.memmap=always) to train from a memory map"
+           if memmap != "always" else "give the process more memory")
+    return DataError(f"not enough memory to read {path} into memory: {fix}")
+
+
+def _load_user(path, name, val_fraction, seed, size, channels, memmap) -> Dataset:
     if path.is_dir():
         plan = plan_folder(path, size, channels)
         if plan_maps(plan, memmap):

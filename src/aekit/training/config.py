@@ -32,9 +32,9 @@ class DataConfig:
     # the test split stays whole (anomaly detection; aekit.data.classes).
     exclude_classes: list[int | str] | None = None
     only_classes: list[int | str] | None = None   # train on these classes alone (one-class setting)
-    # An image folder: "always" decodes it once into memory-mapped files and trains
-    # from them (memory bounded by the batch), "never" into memory, "auto" maps it
-    # when it would take more than a quarter of the RAM (aekit.data.mapped).
+    # An image folder or .npy: "always" decodes it once into memory-mapped files and
+    # trains from them (memory bounded by the batch), "never" into memory, "auto" maps
+    # it when it would take more than a quarter of the RAM (aekit.data.mapped, mapped_arrays).
     memmap: Literal["auto", "always", "never"] = "auto"
 
     def validate(self):
