@@ -150,7 +150,7 @@ def test_aekit_evaluate_on_a_mapped_run_stays_within_the_limit(limited):
     assert peak < limited["limit"]
 
 
-def test_npy_mapped_trains_exactly_as_in_memory(cache, tmp_path):
+def test_npy_mapped_trains_exactly_as_in_memory(cache, tmp_path, monkeypatch):
     np.save(tmp_path / "digits.npy", tinted_digits(300, 32))   # NHWC: converted chunk by chunk into the maps
     runs = {mode: aekit.train("dense-ae-32", data=str(tmp_path / "digits.npy"), epochs=2, seed=0, device="cpu",
                               out=tmp_path / mode, sets=["train.threads=1", f"data.memmap={mode}"])
@@ -161,6 +161,10 @@ def test_npy_mapped_trains_exactly_as_in_memory(cache, tmp_path):
         assert np.array_equal(getattr(mapped, split).images, getattr(in_memory, split).images)
     losses = {mode: [(h["train_loss"], h["val_loss"]) for h in run.history] for mode, run in runs.items()}
     assert losses["always"] == losses["never"]
+    # auto maps an .npy by its header's size against the RAM (here: any size at all).
+    assert not is_mapped(load_dataset(str(tmp_path / "digits.npy"), memmap="auto").train.images)
+    monkeypatch.setattr("aekit.data.mapped.AUTO_FRACTION", 0.0)
+    assert is_mapped(load_dataset(str(tmp_path / "digits.npy"), memmap="auto").train.images)
 
 
 def test_an_npz_cannot_be_mapped_and_says_so(cache, tmp_path):

@@ -44,24 +44,44 @@ def npz_maps(path: Path, memmap: str) -> bool:
 
 
 def open_npy(path: Path) -> torch.Tensor:
-    """The .npy's array as a read-only mapped tensor (errors as aekit.data.arrays gives them)."""
+    """The .npy's array as a read-only mapped tensor; a file that is not one
+    plain array fails as aekit.data.arrays says it in memory."""
     with _numpy_read(path, None, "save it with numpy.save"):
-        return map_npy(path)
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as e:
+            if "Python objects" in str(e):   # numpy's words for a pickled array it will not map
+                raise ValueError("allow_pickle") from None
+            raise
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise DataError(f"{path} is an .npz archive, not a single array: rename it to .npz")
+    del array
+    return map_npy(path)
 
 
 def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: int | None) -> bool:
-    """Whether this .npy is to be trained from a map under `data.memmap` `memmap`."""
-    if memmap == "never":
+    """Whether this .npy is to be trained from a map under `data.memmap` `memmap`
+    ("auto": from its header alone; a header that does not parse, or a layout
+    aekit does not read, goes to the in-memory reader, which says what is wrong)."""
+    if memmap != "auto":
+        return memmap == "always"
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape = reader(f)[0]
+    except (OSError, ValueError, SyntaxError, TypeError):
         return False
-    if memmap == "always":
-        return True
-    with _numpy_read(path, None, "save it with numpy.save"):
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    if not isinstance(array, np.ndarray):
-        return False   # not a plain array: the in-memory reader says what is wrong
-    view = channels_first(array, path, KEY)
-    c, h, w = view.shape[1:]
-    return wants_map("auto", len(view) * (channels or c) * (size or (h, w))[0] * (size or (h, w))[1])
+    if len(shape) == 3:
+        shape = (shape[0], 1, *shape[1:])
+    elif len(shape) == 4 and shape[3] in (1, 3):
+        shape = (shape[0], shape[3], *shape[1:3])
+    elif len(shape) != 4:
+        return False
+    n, c, h, w = shape
+    h, w = size or (h, w)
+    return wants_map("auto", n * (channels or c) * h * w)
 
 
 def load_mapped_npy(path: Path, *, name: str, val_fraction: float, seed: int, size: tuple[int, int] | None,
