@@ -9,13 +9,13 @@ and rotated so that other processes' load hits both alike.
 
 The data: digits-sample's digits resized to 64x64 with Pillow and tinted into
 RGB (tests/rgb_folders.py), saved as one uint8 .npy [N, 3, 64, 64]. Each
-measurement is a fresh child process (Trainer.fit pins glibc's mmap
+measurement is a fresh child process (train.bounded_malloc pins glibc's mmap
 threshold for the whole process: aekit.cpu.return_large_blocks), training
 `--epochs` epochs with aekit's Trainer and read from the last (steady)
 epoch's `samples_per_s`; peak RSS (VmHWM) is printed beside it. Modes:
-`memory`, `memmap`, and `memory-glibc` (in memory with the threshold left to
-glibc, as before Trainer.fit pinned it: the pin is switched off in that
-child). The ratio of each mode to the first is taken round by round, then the median.
+`memory` (in memory, train.bounded_malloc on, so that it compares with the
+map), `memmap` (on by default there) and `memory-glibc` (in memory, the
+threshold left to glibc: in-memory training's default). The ratio of each mode to the first is taken round by round, then the median.
 """
 
 from __future__ import annotations
@@ -43,11 +43,9 @@ def child(path: str, mode: str, preset: str, epochs: int) -> None:
     from aekit.training.trainer import Trainer
 
     images = map_npy(Path(path)) if mode == "memmap" else torch.from_numpy(np.load(path))
-    if mode == "memory-glibc":
-        import aekit.training.trainer
-
-        aekit.training.trainer.return_large_blocks = lambda: False
-    cfg = resolve_config(preset, overrides={"train.epochs": epochs, "train.device": "cpu", "train.grid_every": 0})
+    bounded = {"memory": True, "memory-glibc": False, "memmap": None}[mode]   # None: on, from the map
+    cfg = resolve_config(preset, overrides={"train.epochs": epochs, "train.device": "cpu", "train.grid_every": 0,
+                                            "train.bounded_malloc": bounded})
     torch.manual_seed(0)
     model = build_model(cfg, tuple(images.shape[1:]))
     history = Trainer(model, Split(images), Split(images[:0]), cfg.train).fit()

@@ -235,11 +235,17 @@ def return_large_blocks() -> bool:
     dense-ae-32 on 5,000 64x64 RGB images in memory, batch 128, one thread):
     peak resident memory rose 265-366 MiB over one epoch and 426 MiB over
     three with the threshold left to glibc, 421-432 MiB pinned at 16 or 32
-    MiB, 46 MiB at 4 MiB and 30-31 MiB at 1 MiB.
+    MiB, 46 MiB at 4 MiB and 30-31 MiB at 1 MiB. Left to glibc, the growth
+    levels off (438 MiB over 2 epochs, 430 over 6): bounded by the step's
+    working memory, not by the data.
 
-    Setting the threshold turns glibc's adjustment off for the whole process
-    (there is no way back), so it is called by the training call (Trainer.fit)
-    and by readers of memory maps, never on import."""
+    The price: each such block is mapped and zero-filled afresh every step
+    (measured the same way, benchmarks/memmap_speed.py --modes memory
+    memory-glibc: dense-ae-32 at its batch of 256 trained at 2,283 images/s
+    pinned against 5,195 left to glibc, 0.47x). Setting the threshold turns
+    glibc's adjustment off for the whole process (there is no way back), so it
+    is called by the training call (Trainer.fit, per train.bounded_malloc: by
+    default when training from a memory map), never on import."""
     try:
         return bool(ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK))
     except (OSError, AttributeError):

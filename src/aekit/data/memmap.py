@@ -13,8 +13,8 @@ after each chunk, which hands the pages back (madvise DONTNEED: the file stays
 in the kernel's cache, but no longer counts as this process's memory).
 
 That bound also needs glibc's malloc to give each step's freed batch tensors
-back: `gatherer` calls aekit.cpu.return_large_blocks (as Trainer.fit does for
-every run; measured there).
+back: Trainer.fit calls aekit.cpu.return_large_blocks when it trains from a
+map (train.bounded_malloc; measured there).
 Numpy and torch only: the trainer imports this.
 """
 
@@ -30,7 +30,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from aekit.cpu import return_large_blocks
 from aekit.errors import DataError
 
 # data_ptr of a mapped tensor -> its numpy memmap, for `gatherer` and `release_pages`.
@@ -56,7 +55,6 @@ def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         # advanced indexing on uint8 (88 vs 6 us for 512 MNIST images here).
         return lambda idx: images.index_select(0, idx)
     array = _MAPS[images.data_ptr()]
-    return_large_blocks()
     row_bytes = array[0].nbytes
 
     def gather(idx: torch.Tensor) -> torch.Tensor:

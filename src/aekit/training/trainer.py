@@ -154,8 +154,10 @@ class Trainer:
 
     def fit(self) -> list[dict]:
         # Each step's large temporaries go back to the OS when freed, so that
-        # resident memory stays flat through the run (aekit.cpu.return_large_blocks).
-        return_large_blocks()
+        # resident memory stays flat through the run (aekit.cpu.return_large_blocks):
+        # by default when training from a memory map, where bounded memory is the point.
+        if self.config.bounded_malloc or (self.config.bounded_malloc is None and is_mapped(self.train_images)):
+            return_large_blocks()
         with using_cpu_linear_kernel(self.cpu_linear), flushing_denormals(self.flush_denormal):
             return self._fit()
 
