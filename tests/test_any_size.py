@@ -160,7 +160,7 @@ def test_memory_stays_bounded_by_the_batch_not_the_data(how, tmp_path):
     # Measured (2-core AMD EPYC, 2026-11-30): the peak rose 13 to 32 MiB over
     # the epoch either way (batch working memory), and 62 MiB once every page
     # of the map was read. In memory with glibc's own mmap threshold (the
-    # in-memory default) it rose 265 to 438 MiB, its heaps growing step by step.
+    # in-memory default) it rose 265 to 445 MiB, its heaps growing step by step.
     tiles = tinted_digits(500, 64)
     data = np.ascontiguousarray(np.concatenate([np.roll(tiles, k, axis=0) for k in range(10)]).transpose(0, 3, 1, 2))
     np.save(tmp_path / "big.npy", data)

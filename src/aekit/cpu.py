@@ -236,8 +236,8 @@ def return_large_blocks() -> bool:
     peak resident memory rose 265-366 MiB over one epoch and 426 MiB over
     three with the threshold left to glibc, 421-432 MiB pinned at 16 or 32
     MiB, 46 MiB at 4 MiB and 30-31 MiB at 1 MiB. Left to glibc, the growth
-    levels off (438 MiB over 2 epochs, 430 over 6): bounded by the step's
-    working memory, not by the data.
+    levels off (305-438 MiB after 1-2 epochs, 430-445 after 6): bounded by
+    the step's working memory, not by the data.
 
     The price: each such block is mapped and zero-filled afresh every step
     (measured the same way, benchmarks/memmap_speed.py --modes memory

@@ -80,8 +80,8 @@ class TrainConfig:
     flush_denormal: bool = True
     # Have glibc's malloc hand each freed block of 1 MiB or more back to the OS
     # (aekit.cpu.return_large_blocks), for the rest of the process: resident memory
-    # then stays flat through a run (+30 MiB over an epoch of 64x64 RGB images, not
-    # +440), at the price of zero-filling large blocks afresh each step (dense-ae-32
+    # then stays flat through a run (dense-ae-32 on 64x64 RGB: +30 MiB, not the +265-445
+    # that glibc's heaps grow by over 1-6 epochs), at the price of zero-filling large blocks afresh each step (dense-ae-32
     # on 64x64 RGB in memory: 0.47x the images/s). null: when training from a memory map.
     bounded_malloc: bool | None = None
 
