@@ -2,7 +2,7 @@
 
 With `data.memmap` always (or auto, for an array that would take more than
 a quarter of the RAM), `--data images.npy` is opened with
-`np.load(mmap_mode="r")`, never read whole. Its train, val and test splits
+`numpy.load` with `mmap_mode="r"`, never read whole. Its train, val and test splits
 (carved as aekit.data.user carves in memory: the fixed 10% test split, then
 validation with `seed`) are rows of that map in a new order, converted to
 uint8 [N, C, H, W] at the asked size and channels: each is written once, a
