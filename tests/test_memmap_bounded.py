@@ -177,20 +177,51 @@ def test_an_npz_cannot_be_mapped_and_says_so(cache, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("option", ["only_classes", "exclude_classes"])
-def test_a_class_filter_keeps_a_mapped_split_mapped(option, cache, tmp_path):
+@pytest.fixture(scope="module")
+def class_folder(tmp_path_factory):
+    """240 tinted 32x32 digits of all ten classes, in class subfolders."""
+    root = tmp_path_factory.mktemp("classes") / "folder"
     digits = load_dataset("digits-sample", val_fraction=0.0).train
     images, labels = tinted_digits(240, 32, stride=20), digits.labels[::20][:240].tolist()
     for i, (image, label) in enumerate(zip(images, labels)):
-        (tmp_path / "folder" / str(label)).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image, "RGB").save(tmp_path / "folder" / str(label) / f"{i:04d}.png")
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, "RGB").save(root / str(label) / f"{i:04d}.png")
+    return root
+
+
+@pytest.mark.parametrize("option", ["only_classes", "exclude_classes"])
+def test_a_class_filter_keeps_a_mapped_split_mapped(option, class_folder, cache):
     kw = {option: ["3", "7"]}
-    mapped = load_dataset(str(tmp_path / "folder"), memmap="always", **kw)
-    in_memory = load_dataset(str(tmp_path / "folder"), memmap="never", **kw)
+    mapped = load_dataset(str(class_folder), memmap="always", **kw)
+    in_memory = load_dataset(str(class_folder), memmap="never", **kw)
     for split in ("train", "val"):
         m, r = getattr(mapped, split), getattr(in_memory, split)
         assert is_mapped(m.images) and np.array_equal(m.images, r.images) and np.array_equal(m.labels, r.labels)
     kept = set(mapped.train.labels.tolist())
     assert kept == ({3, 7} if option == "only_classes" else set(range(10)) - {3, 7})
-    again = load_dataset(str(tmp_path / "folder"), memmap="always", **kw)   # the filtered map is made once
+    again = load_dataset(str(class_folder), memmap="always", **kw)   # the filtered map is made once
     assert map_source(again.train.images).filename == map_source(mapped.train.images).filename
+
+
+def test_evaluate_samples_pca_and_probes_of_a_mapped_split_only(class_folder, cache, tmp_path, monkeypatch):
+    # Budgets cut to 60 and 10 images of 3x32x32, so that the 144 training and
+    # 20 test images (class 3 left out of training) exceed them.
+    monkeypatch.setattr("aekit.evaluation.reconstruction.MAPPED_FIT_BYTES", 8 * 3072 * 60)
+    monkeypatch.setattr("aekit.evaluation.labelled.MAPPED_PROBE_BYTES", 8 * 3072 * 10)
+    records = {}
+    for mode in ("always", "never"):
+        run = aekit.train("dense-ae-32", data=str(class_folder), epochs=1, seed=0, device="cpu", out=tmp_path / mode,
+                          sets=["train.threads=1", f"data.memmap={mode}"], exclude_classes=["3"])
+        records[mode] = (run, aekit.evaluate(tmp_path / mode))
+    (mapped_run, mapped), (memory_run, memory) = records["always"], records["never"]
+    assert is_mapped(mapped_run.dataset.train.images) and not is_mapped(memory_run.dataset.train.images)
+    n_train, n_test = len(memory_run.dataset.train), len(memory_run.dataset.test)
+    assert n_train > 60 and n_test > 10
+    assert mapped["reconstruction"]["pca"]["fit_images"] == 60
+    assert memory["reconstruction"]["pca"]["fit_images"] == n_train
+    assert (mapped["code_quality"]["train_images"], mapped["code_quality"]["test_images"]) == (10, 10)
+    assert (memory["code_quality"]["train_images"], memory["code_quality"]["test_images"]) == (n_train, n_test)
+    # The model's own figures and the anomaly scores (the excluded class) read every test image either way.
+    assert mapped["reconstruction"]["model"] == memory["reconstruction"]["model"]
+    assert mapped["anomaly"]["reconstruction"] == memory["anomaly"]["reconstruction"]
+    assert mapped["anomaly"]["anomaly_class"] == 3
