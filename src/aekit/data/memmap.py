@@ -88,9 +88,9 @@ def map_npy(path: Path) -> torch.Tensor:
     Read-only and shared ("r"), not copy-on-write ("c"): Linux counts a
     private writable mapping in RLIMIT_DATA (and in a container's commit
     charge) at its full size the moment it is made, a read-only shared one
-    not at all (checked on Linux 6.18, 2026-11-30: under RLIMIT_DATA 200 MiB
-    a 300 MiB .npy mapped "r" was read whole; mapped "c" it failed with
-    ENOMEM). Nothing in aekit writes into a split's images; a write would
+    not at all (benchmarks/rlimit_map.py, Linux 6.18, 2026-11-30: under
+    RLIMIT_DATA 200 MiB a 300 MiB .npy mapped "r" was read whole; mapped "c"
+    it failed with ENOMEM). Nothing in aekit writes into a split's images; a write would
     fault."""
     array = np.load(path, mmap_mode="r", allow_pickle=False)
     with warnings.catch_warnings():   # torch warns that the array is not writable: see above
