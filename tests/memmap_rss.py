@@ -1,5 +1,7 @@
 """Run by test_any_size.py in a fresh process: train dense-ae-32 for one epoch
-on the images of a .npy (memory-mapped, or with `load` read into memory) and
+on the images of a .npy (memory-mapped, or with `load` read into memory; a
+third argument true/false/null sets train.bounded_malloc, null by default; a
+fourth the epochs, 1 by default) and
 print, in MiB, how far the peak resident memory rose above where it stood
 before the epoch, then how far it rose once every page of the file was read.
 
@@ -26,12 +28,17 @@ def mib(key: str) -> int:
 
 
 path, how = Path(sys.argv[1]), sys.argv[2]
+bounded = {"true": True, "false": False, "null": None}[sys.argv[3] if len(sys.argv) > 3 else "null"]
 images = map_npy(path) if how == "map" else torch.from_numpy(np.load(path))
-cfg = resolve_config("dense-ae-32", overrides={"train.epochs": 1, "train.device": "cpu", "train.grid_every": 0,
-                                               "train.batch_size": 128, "train.threads": 1})
+epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+cfg = resolve_config("dense-ae-32", overrides={"train.epochs": epochs, "train.device": "cpu", "train.grid_every": 0,
+                                               "train.batch_size": 128, "train.threads": 1,
+                                               "train.bounded_malloc": bounded})
 model = build_model(cfg, tuple(images.shape[1:]))
 warm = torch.from_numpy(np.load(path, mmap_mode="r")[:256].copy())
+cfg.train.epochs = 1
 Trainer(model, Split(warm), Split(warm[:0]), cfg.train).fit()
+cfg.train.epochs = epochs
 trainer = Trainer(model, Split(images), Split(images[:0]), cfg.train)
 Path("/proc/self/clear_refs").write_text("5")   # the peak starts again from here
 before = mib("VmRSS")

@@ -10,11 +10,12 @@ import numpy as np
 from PIL import Image
 
 
-def tinted_digits(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """uint8 [n, size, size, 3]: n digits, resized (Lanczos) and tinted."""
+def tinted_digits(n: int, size: int, seed: int = 0, stride: int = 1) -> np.ndarray:
+    """uint8 [n, size, size, 3]: n digits, resized (Lanczos) and tinted; every
+    `stride`-th of digits-sample's (sorted by class: stride 20 spans all ten)."""
     from aekit.data import load_dataset
 
-    grey = load_dataset("digits-sample", val_fraction=0.0).train.images[:n, 0].numpy()
+    grey = load_dataset("digits-sample", val_fraction=0.0).train.images[::stride][:n, 0].numpy()
     rng = np.random.default_rng(seed)
     ink = rng.integers(128, 256, size=(n, 1, 1, 3))
     paper = rng.integers(0, 96, size=(n, 1, 1, 3))

@@ -101,25 +101,38 @@ def _numpy_read(path: Path, key: str | None, fix: str):
 
 
 def _images(array: np.ndarray, path: Path, key: str) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(to_uint8(channels_first(array, path, key), path, key)))
+
+
+def channels_first(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """A view of the images `array` as [N, C, H, W] (no copy; a .npy's map stays a map)."""
     if array.ndim == 3:
-        array = array[:, None]
-    elif array.ndim == 4 and array.shape[3] in (1, 3):
-        array = array.transpose(0, 3, 1, 2)
-    elif not (array.ndim == 4 and array.shape[1] in (1, 3)):
+        return array[:, None]
+    if array.ndim == 4 and array.shape[3] in (1, 3):
+        return array.transpose(0, 3, 1, 2)
+    if not (array.ndim == 4 and array.shape[1] in (1, 3)):
         raise DataError(f"{key} in {path} has shape {list(array.shape)}: {_LAYOUT}")
-    if array.dtype == np.uint8:
-        pixels = array
-    elif np.issubdtype(array.dtype, np.floating):
-        if array.size and not np.isfinite(array).all():
-            raise DataError(f"{key} in {path} holds NaN or infinite values: save pixels as float 0..1 or uint8 0..255")
-        if array.size and not (array.min() >= 0 and array.max() <= 1):
-            raise DataError(f"{key} in {path} holds floats outside [0, 1] (min {array.min():g}, "
-                            f"max {array.max():g}): scale pixels to 0..1, or save uint8 0..255")
-        pixels = np.rint(array * array.dtype.type(255)).astype(np.uint8)
-    else:
+    return array
+
+
+def check_pixel_type(array: np.ndarray, path: Path, key: str) -> None:
+    if array.dtype != np.uint8 and not np.issubdtype(array.dtype, np.floating):
         raise DataError(f"{key} in {path} holds {array.dtype} pixels: save uint8 0..255 (array.astype(np.uint8)) "
                         f"or float 0..1")
-    return torch.from_numpy(np.ascontiguousarray(pixels))
+
+
+def to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """The pixels of `array` (uint8 0..255 or float 0..1, checked) as uint8;
+    applied to a whole array, or to a mapped one chunk by chunk (aekit.data.mapped_arrays)."""
+    check_pixel_type(array, path, key)
+    if array.dtype == np.uint8:
+        return array
+    if array.size and not np.isfinite(array).all():
+        raise DataError(f"{key} in {path} holds NaN or infinite values: save pixels as float 0..1 or uint8 0..255")
+    if array.size and not (array.min() >= 0 and array.max() <= 1):
+        raise DataError(f"{key} in {path} holds floats outside [0, 1] (min {array.min():g}, "
+                        f"max {array.max():g}): scale pixels to 0..1, or save uint8 0..255")
+    return np.rint(array * array.dtype.type(255)).astype(np.uint8)
 
 
 def _labels(array: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:

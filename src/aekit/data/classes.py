@@ -15,6 +15,8 @@ from dataclasses import replace
 
 import torch
 
+from aekit.data.derived import take_mapped
+from aekit.data.memmap import is_mapped
 from aekit.data.types import Dataset, Split
 from aekit.errors import DataError
 
@@ -50,10 +52,16 @@ def class_index(value: int | str, classes: Sequence[str], dataset: str, option: 
 
 
 def keep_classes(split: Split, keep: torch.Tensor) -> Split:
-    """The images of `split` whose label is in `keep` (a 1-d tensor of indices), in order."""
+    """The images of `split` whose label is in `keep` (a 1-d tensor of indices), in order.
+    A memory-mapped split stays mapped: its kept rows are copied a chunk at a
+    time into a map of their own (aekit.data.derived), never into memory."""
     mask = torch.isin(split.labels, keep)
     index = mask.nonzero().squeeze(1)
-    return Split(split.images.index_select(0, index).contiguous(), split.labels.index_select(0, index))
+    if is_mapped(split.images):
+        images = take_mapped(split.images, index, "class filter")
+    else:
+        images = split.images.index_select(0, index).contiguous()
+    return Split(images, split.labels.index_select(0, index))
 
 
 def filter_classes(data: Dataset, exclude: Iterable[int | str] | None = None,

@@ -38,9 +38,11 @@ def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: 
     exclude_classes / only_classes: class indices or names to leave out of /
         keep alone in the train and validation splits (the test split stays
         whole); see aekit.data.classes.
-    memmap: for an image folder, "always" decodes it once into memory-mapped
-        files and trains from them, "never" into memory, "auto" maps it when
-        it would take more than a quarter of the RAM (see aekit.data.mapped).
+    memmap: for an image folder or an .npy file, "always" decodes it once
+        into memory-mapped files and trains from them, "never" into memory,
+        "auto" maps it when it would take more than a quarter of the RAM (see
+        aekit.data.mapped and aekit.data.mapped_arrays; an .npz cannot be
+        mapped). A class filter keeps a mapped split mapped.
     """
     return filter_classes(_load(source, val_fraction, seed, image_size, channels, data_dir, download, memmap),
                           exclude=exclude_classes, only=only_classes)

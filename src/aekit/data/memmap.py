@@ -13,21 +13,16 @@ after each chunk, which hands the pages back (madvise DONTNEED: the file stays
 in the kernel's cache, but no longer counts as this process's memory).
 
 That bound also needs glibc's malloc to give each step's freed batch tensors
-back: by default it raises its mmap threshold after the first large free and
-then serves them from heaps that only grow (measured on a 2-core AMD EPYC,
-2026-11-30: dense-ae-32 on 8000 64x64 RGB images, batch 256, 25 MB more
-resident memory per step, 1 GB after 32 steps, in memory or mapped alike).
-`gatherer` therefore pins the threshold at 1 MiB for the process (`mallopt`)
-when it trains from a map: larger blocks are then mapped and unmapped each
-time (measured: resident memory flat at 375 MB through the same epoch).
+back: Trainer.fit calls aekit.cpu.return_large_blocks when it trains from a
+map (train.bounded_malloc; measured there).
 Numpy and torch only: the trainer imports this.
 """
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import os
+import warnings
 import weakref
 from pathlib import Path
 from typing import Callable
@@ -37,8 +32,6 @@ import torch
 
 from aekit.errors import DataError
 
-M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter (malloc.h)
-
 # data_ptr of a mapped tensor -> its numpy memmap, for `gatherer` and `release_pages`.
 _MAPS: "weakref.WeakValueDictionary[int, np.memmap]" = weakref.WeakValueDictionary()
 
@@ -47,22 +40,26 @@ def is_mapped(images: torch.Tensor) -> bool:
     return images.numel() > 0 and images.data_ptr() in _MAPS
 
 
+def map_source(images: torch.Tensor) -> np.memmap:
+    """The numpy map under a mapped tensor (`is_mapped`)."""
+    return _MAPS[images.data_ptr()]
+
+
 def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A function from indices [B] to the images at them (uint8 [B, C, H, W]),
-    on the indices' device. In memory: a row gather. From a map: the rows are
-    read in increasing order (sequential reads), put back in the asked order,
-    and the pages read are released."""
+    """A function from indices [B] to the rows at them (uint8 [B, C, H, W] for
+    a split; any dtype and row shape for a mapped source array), on the
+    indices' device. In memory: a row gather. From a map: the rows are read
+    in increasing order (sequential reads), then put back in the asked order."""
     if not is_mapped(images):
         # index_select, not images[idx]: a plain row gather, ~10x faster than
         # advanced indexing on uint8 (88 vs 6 us for 512 MNIST images here).
         return lambda idx: images.index_select(0, idx)
     array = _MAPS[images.data_ptr()]
-    _return_large_blocks()
     row_bytes = array[0].nbytes
 
     def gather(idx: torch.Tensor) -> torch.Tensor:
         ordered, where = idx.cpu().sort()
-        rows = np.empty((len(ordered), *array.shape[1:]), dtype=np.uint8)
+        rows = np.empty((len(ordered), *array.shape[1:]), dtype=array.dtype)
         fd = os.open(array.filename, os.O_RDONLY)
         try:
             for j, i in enumerate(ordered.tolist()):
@@ -77,15 +74,6 @@ def gatherer(images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     return gather
 
 
-def _return_large_blocks() -> None:
-    """glibc only (see the module's docstring); elsewhere nothing to do."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
 def release_pages(images: torch.Tensor) -> None:
     """Drop a mapped tensor's pages from this process's resident memory (the
     file stays in the kernel's cache); nothing for an in-memory tensor."""
@@ -95,10 +83,19 @@ def release_pages(images: torch.Tensor) -> None:
 
 
 def map_npy(path: Path) -> torch.Tensor:
-    """A uint8 .npy file as a tensor over its memory map (no copy)."""
-    # "c": copy-on-write, so torch gets a writable array (no warning) and the file is never changed.
-    array = np.load(path, mmap_mode="c", allow_pickle=False)
-    tensor = torch.from_numpy(array)
+    """A .npy file as a tensor over its memory map (no copy), read-only.
+
+    Read-only and shared ("r"), not copy-on-write ("c"): Linux counts a
+    private writable mapping in RLIMIT_DATA (and in a container's commit
+    charge) at its full size the moment it is made, a read-only shared one
+    not at all (benchmarks/rlimit_map.py, Linux 6.18, 2026-11-30: under
+    RLIMIT_DATA 200 MiB a 300 MiB .npy mapped "r" was read whole; mapped "c"
+    it failed with ENOMEM). Nothing in aekit writes into a split's images; a write would
+    fault."""
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    with warnings.catch_warnings():   # torch warns that the array is not writable: see above
+        warnings.simplefilter("ignore", UserWarning)
+        tensor = torch.from_numpy(array)
     if tensor.numel():
         _MAPS[tensor.data_ptr()] = array
     return tensor

@@ -81,7 +81,8 @@ def _dataset(target: Target, data) -> tuple[Dataset, str]:
         ds = load_dataset(str(data), val_fraction=cfg.data.val_fraction, seed=cfg.train.seed,
                           image_size=cfg.data.image_size, channels=cfg.data.channels,
                           exclude_classes=cfg.data.exclude_classes if own else None,
-                          only_classes=cfg.data.only_classes if own else None)
+                          only_classes=cfg.data.only_classes if own else None,
+                          memmap=cfg.data.memmap)   # a run trained from a map is evaluated from it
     else:
         ds = load_dataset(str(data), val_fraction=DEFAULT_VAL_FRACTION, seed=DEFAULT_SPLIT_SEED)
     return ds, str(data)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from aekit.data.memmap import release_pages
 from aekit.evaluation.reconstruction import unit_images
 from aekit.evaluation.shards import Chunk, chunk_seed, reduce_sums
 from aekit.metrics.psnr import psnr
@@ -56,6 +57,7 @@ def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk],
         for name, (inp, outp) in pairs.items():
             sums[f"{name}.input"] += inp
             sums[f"{name}.output"] += outp
+        release_pages(split_images)   # a memory-mapped split: only a chunk's pages resident
     sums = reduce_sums(sums)
     n = len(split_images)
 

@@ -80,8 +80,8 @@ def _writer_lock(run_or_model, write: bool):
 def _sections(model: Autoencoder, data, seed: int, k: int, task: labelled.AnomalyTask | None, probes: bool) -> dict:
     images = data.split.images
     chunks = my_chunks(len(images))
-    out = {"reconstruction": reconstruction.section(
-        model, images, chunks, reconstruction.fit_pca(model, data.dataset.train.images))}
+    pca = reconstruction.fit_pca(model, data.dataset.train.images, seed)
+    out = {"reconstruction": reconstruction.section(model, images, chunks, pca)}
     nll = None
     if vae.applies(model):
         out["vae"], nll = vae.section(model, images, chunks, seed, k)
@@ -90,7 +90,7 @@ def _sections(model: Autoencoder, data, seed: int, k: int, task: labelled.Anomal
     # The labelled sections need all the images at once: rank 0 computes them.
     extra = {}
     if distributed.is_main():
-        quality = labelled.code_quality(model, data.dataset, data.split, seed) if probes else None
+        quality = labelled.code_quality(model, data.dataset, data.split, seed, pca) if probes else None
         if quality is not None:
             extra["code_quality"] = quality
         if task is not None:

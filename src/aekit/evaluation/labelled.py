@@ -16,24 +16,38 @@ import torch
 
 from aekit.data import Dataset, Split
 from aekit.data.classes import class_index
+from aekit.data.memmap import is_mapped
 from aekit.errors import AekitError
 from aekit.metrics.anomaly import anomaly_report, roc_auc
-from aekit.metrics.probes import code_quality as probes
+from aekit.metrics.pca import PCA
+from aekit.metrics.probes import K, MAX_TRAIN, code_quality as probes
 from aekit.models.autoencoder import Autoencoder
 from aekit.training.config import RunConfig
+
+MAPPED_PROBE_BYTES = 64 << 20   # float64 pixels per probe set from a memory map (682 64x64 RGB images)
 
 
 def has_labels(*splits: Split) -> bool:
     return all(s.labels is not None and len(s) > 0 for s in splits)
 
 
-def code_quality(model: Autoencoder, dataset: Dataset, split: Split, seed: int) -> dict | None:
+def code_quality(model: Autoencoder, dataset: Dataset, split: Split, seed: int, pca: PCA | None = None) -> dict | None:
     """kNN and linear-probe accuracy of the model's codes (train split → the
-    evaluated split), beside PCA codes of the same size and raw pixels;
-    None without labels."""
+    evaluated split), beside the codes of `pca` (the reconstruction section's,
+    fitted once) and raw pixels; None without labels. From a memory-mapped
+    split, the probes see at most MAPPED_PROBE_BYTES of float64 pixels of it
+    (a seeded subsample; the counts are recorded)."""
     if not has_labels(dataset.train, split):
         return None
-    return probes(model, dataset.train, split, seed=seed)
+    return probes(model, dataset.train, split, seed=seed, pca=pca,
+                  max_train=_probe_images(dataset.train, MAX_TRAIN), max_test=_probe_images(split, None))
+
+
+def _probe_images(split: Split, limit: int | None) -> int | None:
+    if not is_mapped(split.images):
+        return limit
+    bounded = max(K + 1, MAPPED_PROBE_BYTES // (8 * split.images[0].numel()))
+    return bounded if limit is None else min(limit, bounded)
 
 
 @dataclass(frozen=True)

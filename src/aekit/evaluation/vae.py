@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from aekit.data.memmap import release_pages
 from aekit.errors import AekitError
 from aekit.evaluation.shards import Chunk, chunk_seed, gather_chunks, reduce_sums
 from aekit.metrics.codes import active_units
@@ -76,6 +77,7 @@ def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk],
             nll = nll.to("cpu", torch.float64)
             sums["nll"] += float(nll.sum())
             nlls.append(nll.unsqueeze(1))
+        release_pages(split_images)   # a memory-mapped split: only a chunk's pages resident
     n = len(split_images)
     sums.update({f"kl_dim.{d}": float(v) for d, v in enumerate(kl_dims)})
     sums = reduce_sums(sums)

@@ -25,12 +25,23 @@ from aekit.errors import AekitError
 from aekit.metrics.reconstruction import reconstruct
 from aekit.models.autoencoder import Autoencoder
 
+BATCH_BYTES = 16 << 20   # float64 pixels per batch of reconstruction_scores (2,674 28x28 images, 170 of 3x64x64)
+
 
 def reconstruction_scores(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Per-image sum of squared errors on [0, 1] pixels, float64 [N], for uint8
-    `images` [N, C, H, W] (eval mode: no corruption, no dropout)."""
-    x = images.to(torch.float64) / 255.0 if images.dtype == torch.uint8 else images.to(torch.float64)
-    return ((reconstruct(model, images, batch_size).to(torch.float64) - x) ** 2).flatten(1).sum(1)
+    `images` [N, C, H, W] (eval mode: no corruption, no dropout). A batch at a
+    time, of at most BATCH_BYTES of float64 pixels: a split larger than
+    memory (a memory map) is never copied whole."""
+    if len(images) == 0:
+        return torch.zeros(0, dtype=torch.float64)
+    step = max(1, min(batch_size, BATCH_BYTES // (8 * images[0].numel())))
+    scores = []
+    for i in range(0, len(images), step):
+        batch = images[i:i + step]
+        x = batch.to(torch.float64) / 255.0 if batch.dtype == torch.uint8 else batch.to(torch.float64)
+        scores.append(((reconstruct(model, batch, step).to(torch.float64) - x) ** 2).flatten(1).sum(1))
+    return torch.cat(scores)
 
 
 def roc_auc(scores: torch.Tensor, positive: torch.Tensor) -> float:

@@ -15,7 +15,8 @@ from aekit.errors import AekitError
 def _flat_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 [N, C, H, W] (or floats in [0, 1]) → float64 [N, D] in [0, 1]."""
     x = images.flatten(1)
-    return x.to(torch.float64) / 255.0 if images.dtype == torch.uint8 else x.to(torch.float64)
+    # In place on the new float64 copy: one [N, D] buffer, not two.
+    return x.to(torch.float64).div_(255.0) if images.dtype == torch.uint8 else x.to(torch.float64)
 
 
 class PCA:
@@ -23,7 +24,10 @@ class PCA:
 
     Fitted by an eigendecomposition of the D x D covariance (D = 784 for
     MNIST): cheaper than an SVD of the N x D data when N >> D, and exact in
-    float64."""
+    float64. With fewer images than pixels (N <= D, k < N: a sample of 64x64
+    RGB images, D = 12,288), of the N x N Gram matrix instead, whose
+    eigenvectors give the same components (x_c^T u / |x_c^T u|) without the
+    D x D matrix (1.2 GB at D = 12,288). `fit_images`: how many images it was fitted on."""
 
     def __init__(self, k: int):
         if k <= 0:
@@ -32,6 +36,7 @@ class PCA:
         self.mean: torch.Tensor | None = None
         self.components: torch.Tensor | None = None   # [k, D], orthonormal rows
         self.explained_variance: torch.Tensor | None = None
+        self.fit_images = 0
 
     def fit(self, images: torch.Tensor) -> "PCA":
         x = _flat_unit(images)
@@ -39,7 +44,17 @@ class PCA:
             raise AekitError(f"PCA with {self.k} components on {x.shape[1]}-pixel images: use k <= {x.shape[1]}")
         self.mean = x.mean(0)
         xc = x - self.mean
-        cov = xc.T @ xc / max(len(x) - 1, 1)
+        n, d = xc.shape
+        self.fit_images = n
+        if self.k < n <= d:
+            gram = xc @ xc.T / (n - 1)
+            values, vectors = torch.linalg.eigh(gram)        # ascending; the covariance's nonzero eigenvalues
+            order = values.argsort(descending=True)[: self.k]
+            components = xc.T @ vectors[:, order]            # [D, k], orthogonal columns
+            self.components = (components / components.norm(dim=0)).T.contiguous()
+            self.explained_variance = values[order]
+            return self
+        cov = xc.T @ xc / max(n - 1, 1)
         values, vectors = torch.linalg.eigh(cov)            # ascending
         order = values.argsort(descending=True)[: self.k]
         self.components = vectors[:, order].T.contiguous()

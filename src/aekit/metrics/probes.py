@@ -109,13 +109,14 @@ def has_labels(*splits: Split) -> bool:
 @flushing_denormals()
 def code_quality(model: Autoencoder, train_split: Split, test_split: Split, *, seed: int = 0, k: int = K,
                  c: float = C, max_iter: int = MAX_ITER, max_train: int | None = MAX_TRAIN,
-                 max_test: int | None = None, batch_size: int = 1024) -> dict:
+                 max_test: int | None = None, batch_size: int = 1024, pca: PCA | None = None) -> dict:
     """kNN and linear-probe accuracy on the model's codes, on PCA codes of the
     same size and on raw [0, 1] pixels; see the module docstring.
 
     Raises AekitError for an unlabelled split: a caller that reports on any
     dataset (`aekit evaluate`) checks `has_labels(train, test)` first and
-    leaves the section out."""
+    leaves the section out. `pca`: a PCA of `model.code_dim` components
+    already fitted on the training split (else fitted here, on the whole split)."""
     if not has_labels(train_split, test_split):
         raise AekitError("code-quality probes need class labels, and this dataset has none: "
                          "use a labelled dataset (mnist, fashion-mnist, digits-sample, a folder of class folders)")
@@ -131,7 +132,7 @@ def code_quality(model: Autoencoder, train_split: Split, test_split: Split, *, s
                   encode_images(model, test_images.to(device), batch_size).cpu()),
     }
     if model.code_dim <= train_images[0].numel():   # else no PCA of the code's size exists: the key is absent
-        pca = PCA(model.code_dim).fit(train_split.images)
+        pca = pca if pca is not None and pca.k == model.code_dim else PCA(model.code_dim).fit(train_split.images)
         codes["pca"] = (pca.transform(train_images), pca.transform(test_images))
     codes["pixels"] = (train_images.flatten(1).to(torch.float64) / 255, test_images.flatten(1).to(torch.float64) / 255)
     out = {"k": k, "C": c, "max_iter": max_iter, "seed": seed, "code_dim": model.code_dim,

@@ -22,7 +22,7 @@ import torch
 if TYPE_CHECKING:  # typing only: the trainer needs tensors, not the data layer
     from aekit.data import Split
 from aekit.data.memmap import gatherer, is_mapped   # numpy and torch only: batches from a memory map
-from aekit.cpu import flushing_denormals
+from aekit.cpu import flushing_denormals, return_large_blocks
 from aekit.errors import AekitError
 from aekit.models.autoencoder import Autoencoder
 from aekit.nn.linear import compile_kernel_choice_as_constant, cpu_linear_kernel, using_cpu_linear_kernel
@@ -153,6 +153,11 @@ class Trainer:
             self.tally.reduce(torch.zeros_like)
 
     def fit(self) -> list[dict]:
+        # Each step's large temporaries go back to the OS when freed, so that
+        # resident memory stays flat through the run (aekit.cpu.return_large_blocks):
+        # by default when training from a memory map, where bounded memory is the point.
+        if self.config.bounded_malloc or (self.config.bounded_malloc is None and is_mapped(self.train_images)):
+            return_large_blocks()
         with using_cpu_linear_kernel(self.cpu_linear), flushing_denormals(self.flush_denormal):
             return self._fit()
 

@@ -1,0 +1,121 @@
+"""A .npy file larger than memory: its splits as memory maps.
+
+With `data.memmap` always (or auto, for an array that would take more than
+a quarter of the RAM), `--data images.npy` is opened with
+`numpy.load` with `mmap_mode="r"`, never read whole. Its train, val and test splits
+(carved as aekit.data.user carves in memory: the fixed 10% test split, then
+validation with `seed`) are rows of that map in a new order, converted to
+uint8 [N, C, H, W] at the asked size and channels: each is written once, a
+chunk at a time, into a derived map in the cache (aekit.data.derived) and
+trained from there, so the same losses as in memory with memory bounded by
+the chunk and the batch.
+
+An .npz archive cannot be mapped (numpy reads its members whole, and a
+compressed one has no bytes to map): `memmap=always` on one is refused in
+one line, `auto` reads it into memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aekit.data.arrays import _numpy_read, channels_first, check_pixel_type, to_uint8
+from aekit.data.derived import chunk_rows, derived_map, index_digest, source_identity
+from aekit.data.mapped import wants_map
+from aekit.data.memmap import gatherer, map_npy
+from aekit.data.splits import TEST_FRACTION, TEST_SEED, carve_index
+from aekit.data.transform import adapt
+from aekit.data.types import Dataset, Split
+from aekit.errors import DataError
+
+KEY = "the array"   # how errors name the one array of a .npy (as aekit.data.arrays.read_npy)
+
+
+def npz_maps(path: Path, memmap: str) -> bool:
+    """Always False (an .npz is read into memory); a one-line DataError for memmap=always."""
+    if memmap == "always":
+        raise DataError(f"{path} is an .npz archive, which cannot be memory-mapped (numpy reads its arrays "
+                        f"whole): save the images with numpy.save as one .npy (images only), or set "
+                        f"data.memmap to never or auto")
+    return False
+
+
+def open_npy(path: Path) -> torch.Tensor:
+    """The .npy's array as a read-only mapped tensor; a file that is not one
+    plain array fails as aekit.data.arrays says it in memory."""
+    with _numpy_read(path, None, "save it with numpy.save"):
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as e:
+            if "Python objects" in str(e):   # numpy's words for a pickled array it will not map
+                raise ValueError("allow_pickle") from None
+            raise
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise DataError(f"{path} is an .npz archive, not a single array: rename it to .npz")
+    del array
+    return map_npy(path)
+
+
+def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: int | None) -> bool:
+    """Whether this .npy is to be trained from a map under `data.memmap` `memmap`
+    ("auto": from its header alone; a header that does not parse, or a layout
+    aekit does not read, goes to the in-memory reader, which says what is wrong)."""
+    if memmap != "auto":
+        return memmap == "always"
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape = reader(f)[0]
+    except (OSError, ValueError, SyntaxError, TypeError):
+        return False
+    if len(shape) == 3:
+        shape = (shape[0], 1, *shape[1:])
+    elif len(shape) == 4 and shape[3] in (1, 3):
+        shape = (shape[0], shape[3], *shape[1:3])
+    elif len(shape) != 4:
+        return False
+    n, c, h, w = shape
+    h, w = size or (h, w)
+    return wants_map("auto", n * (channels or c) * h * w)
+
+
+def load_mapped_npy(path: Path, *, name: str, val_fraction: float, seed: int, size: tuple[int, int] | None,
+                    channels: int | None) -> Dataset:
+    source = open_npy(path)
+    array = source.numpy()
+    channels_first(array, path, KEY)   # the layout checked before any work
+    check_pixel_type(array, path, KEY)
+    gather = gatherer(source)
+
+    def convert(rows: torch.Tensor) -> torch.Tensor:
+        pixels = to_uint8(channels_first(rows.numpy(), path, KEY), path, KEY)
+        return adapt(torch.from_numpy(np.ascontiguousarray(pixels)), size, channels)
+
+    shape = tuple(convert(gather(torch.arange(1))).shape[1:]) if len(source) else None
+    if shape is None:
+        raise DataError(f"{path} holds no images: save at least one")
+    pool, test = carve_index(len(source), TEST_FRACTION, TEST_SEED)
+    train, val = carve_index(len(pool), val_fraction, seed)
+    identity = source_identity(source)
+    splits = {}
+    for split, index in (("train", pool[train]), ("val", pool[val]), ("test", test)):
+        key = {"what": "npy split", "source": identity, "split": split, "index": index_digest(index),
+               "size": size, "channels": channels}
+        splits[split] = Split(derived_map(key, len(index), shape, lambda a, b, i=index: convert(gather(i[a:b]))))
+    binary = all(_only_0_255(s.images) for s in splits.values())
+    return Dataset(name, splits["train"], splits["val"], splits["test"], None, binary)
+
+
+def _only_0_255(images: torch.Tensor) -> bool:
+    """As aekit.data.user's check, read a chunk at a time from the map."""
+    gather, step = gatherer(images), chunk_rows(images[0].numel()) if len(images) else 1
+    for start in range(0, len(images), step):
+        rows = gather(torch.arange(start, min(start + step, len(images))))
+        if not bool(((rows == 0) | (rows == 255)).all()):
+            return False
+    return True
