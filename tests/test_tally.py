@@ -62,3 +62,20 @@ def test_first_non_finite_names_the_step_and_progress_sees_pending_steps():
     assert float(fine.loss_so_far()) == 6.0 and fine.pending == 2   # looking does not fold
     fine.fold()
     assert fine.pending == 0 and float(fine.sums["loss"]) == 6.0
+
+
+def test_bf16_steps_are_summed_in_fp32():
+    # An epoch of 600 bf16 losses near 92 (a VAE's under bf16 autocast): summed
+    # in bf16 the running sum stops growing past ~256 x 92 and the epoch's mean
+    # froze at the same value epoch after epoch; in fp32 it is the direct sum.
+    g = torch.Generator().manual_seed(3)
+    losses = (92 + torch.rand(600, generator=g)).to(torch.bfloat16)
+    tally = EpochTally()
+    for i, value in enumerate(losses):
+        tally.add(value, 100, {"iw_bound": value.expand(100)})
+        if (i + 1) % 50 == 0:
+            tally.fold()
+    direct = float(losses.double().sum()) * 100
+    for name in ("loss", "iw_bound"):
+        assert tally.sums[name].dtype == torch.float32
+        assert abs(float(tally.sums[name]) - direct) <= 1e-6 * direct, name

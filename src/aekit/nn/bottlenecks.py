@@ -94,7 +94,8 @@ class Gaussian(StochasticBottleneck):
         self.prior = StandardGaussian(dim)   # no parameters, nothing in the state dict
 
     def forward(self, h: torch.Tensor, sample: bool = True) -> Code:
-        mean, logvar = self.linear(h).chunk(2, dim=-1)
+        # fp32 under bf16 autocast too: the KL and the densities sum over the code.
+        mean, logvar = self.linear(h).float().chunk(2, dim=-1)
         if not sample:
             return Code(mean, mean, logvar, self)
         z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)

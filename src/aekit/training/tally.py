@@ -30,10 +30,12 @@ class EpochTally:
 
     def add(self, total: torch.Tensor, size: int, terms: dict[str, torch.Tensor]) -> None:
         """File one step's loss (`total`: the batch mean; `terms`: per image)."""
-        self._totals.append(total.detach())
+        # Summed in fp32 whatever the step's dtype: a bf16 running sum stops
+        # growing once it passes ~256x a step's loss (an epoch's mean froze).
+        self._totals.append(total.detach().float())
         self._sizes.append(size)
         for name, value in terms.items():
-            self._terms.setdefault(name, []).append(value.detach())
+            self._terms.setdefault(name, []).append(value.detach().float())
 
     @property
     def pending(self) -> int:
