@@ -5,6 +5,7 @@ file and JSON, and one-line errors for bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -197,6 +198,8 @@ def test_run_folder_record_is_written_and_model_file_and_instance_give_the_same(
     assert best["meta"]["weights"] == "best"
     as_run = evaluate(run, limit=LIMIT, write=False, probes=False)   # the Run that aekit.train returned
     assert as_run["reconstruction"] == records["ae"]["reconstruction"] and as_run["meta"]["source"] == "run"
+    with pytest.raises(AekitError, match="saved no run folder"):   # trained with save=False
+        evaluate(dataclasses.replace(run, dir=None), limit=LIMIT, write=False, probes=False)
 
 
 def test_cli_prints_the_table_writes_the_file_and_json(runs):

@@ -37,6 +37,14 @@ class Run:
     history: list[dict]
     report: Path | None = None    # RUN/report.html, written at the end of the run (None: not written)
 
+    def __fspath__(self) -> str:
+        """A Run stands for its run folder wherever a path is taken
+        (aekit.evaluate(run), aekit.report(run), open(Path(run) / ...))."""
+        if self.dir is None:
+            raise AekitError("this run saved no run folder (save=False): pass run.model, with data=..., "
+                             "or train with a folder (out=...)")
+        return str(self.dir)
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)

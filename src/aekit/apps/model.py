@@ -41,14 +41,14 @@ def load(source: Any, device: str = "cpu", best: bool = False) -> "Model":
     from aekit.io.model_file import load_model, read_model_meta
     from aekit.io.resolve import resolve_model
 
-    if not isinstance(source, (str, os.PathLike)):
-        from aekit.api import Run
+    from aekit.api import Run
 
-        if not isinstance(source, Run):
-            raise AekitError(f"aekit.load: got {type(source).__name__}; give a run folder, a .safetensors model "
-                             f"file, pretrained:NAME or the Run that aekit.train returned")
+    if isinstance(source, Run):   # its model as it is in memory (a Run is also a path: its folder)
         meta = {"data": {"name": source.config.data.name}}
         return Model(source.model.to(device).eval(), source.dir, meta)
+    if not isinstance(source, (str, os.PathLike)):
+        raise AekitError(f"aekit.load: got {type(source).__name__}; give a run folder, a .safetensors model "
+                         f"file, pretrained:NAME or the Run that aekit.train returned")
     found = resolve_model(source, "best" if best else "model")
     meta, weights = read_model_meta(found.weights)
     model = Model(load_model(weights, device), found.run_dir, meta)

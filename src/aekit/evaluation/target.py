@@ -10,6 +10,7 @@ asked). A model file, `pretrained:NAME` or an Autoencoder needs the data named b
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,31 +37,22 @@ class Target:
 def load_target(run_or_model, weights: str, device: torch.device) -> Target:
     if weights not in WEIGHTS:
         raise AekitError(f"weights {weights!r}: use 'model' (the final weights) or 'best' (the best validation epoch)")
-    run_or_model = _unwrap_run(run_or_model)
     if isinstance(run_or_model, Autoencoder):
         if weights != "model":
             raise AekitError("weights='best' applies to a run folder; this is a model in memory: pass the run folder")
         return Target(run_or_model.to(device), "instance", "", "instance")
-    if not isinstance(run_or_model, (str, Path)):
+    if not isinstance(run_or_model, (str, os.PathLike)):
         raise AekitError(f"cannot evaluate a {type(run_or_model).__name__}: give a run folder, a model file "
                          f"(.safetensors or .json), pretrained:NAME, the Run that aekit.train returned "
                          f"or an aekit Autoencoder")
-    found = resolve_model(run_or_model, weights)
+    source = os.fspath(run_or_model)   # a path, or the Run that aekit.train returned (its folder)
+    found = resolve_model(source, weights)
     meta, file = read_model_meta(found.weights)
     model = load_model(file, device)
-    if Path(run_or_model).is_dir() and (found.run_dir / "config.yaml").is_file():
+    if Path(source).is_dir() and (found.run_dir / "config.yaml").is_file():
         config = resolve_config(config_file=found.run_dir / "config.yaml")
-        return Target(model, "run", str(run_or_model), weights, run_dir=found.run_dir, config=config,
+        return Target(model, "run", source, weights, run_dir=found.run_dir, config=config,
                       epoch=meta.get("epoch"))
     # A model file, a pretrained model, or a folder holding only a model file pair: the data is named by the caller.
-    return Target(model, "file", str(run_or_model), file.name, epoch=meta.get("epoch"))
+    return Target(model, "file", source, file.name, epoch=meta.get("epoch"))
 
-
-def _unwrap_run(source):
-    """The Run that aekit.train returned stands for its run folder (or, when it
-    saved none, for its model). aekit.api sits above this layer: imported late."""
-    from aekit.api import Run
-
-    if isinstance(source, Run):
-        return source.dir if source.dir is not None else source.model
-    return source
