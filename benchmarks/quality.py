@@ -104,7 +104,7 @@ NLL_RECIPE = Recipe("vae-kingma", [
     "model.regularisers=[{type: kl, beta: 1.0, warmup_steps: 5000}]",
     "model.importance_samples=5", "train.schedule=cosine", "train.weight_decay=0", "data.val_fraction=0",
     "train.precision=bf16", "train.grid_every=0",
-], epochs=85)
+], epochs=78)
 DEEP_AE_RECIPE = Recipe("conv-ae-10", [
     "model.encoder={type: conv, layers: [{filters: 32, kernel: 3, stride: 2, padding: same}, "
     "{filters: 64, kernel: 3, stride: 2, padding: same}], dense: [512]}",
