@@ -96,11 +96,11 @@ print(mib("VmHWM") - before)
 
 
 def test_converting_a_float_npy_with_a_resize_stays_within_the_chunk(tmp_path):
-    """A 96 MiB float32 NHWC file shrunk to 8x8 grey: the conversion's peak stays
+    """A 48 MiB float32 NHWC file shrunk to 8x8 grey: the conversion's peak stays
     near its 16 MiB chunk (its float rows, their uint8 pixels and float32
     resize copies), not the file's size (the whole file in one chunk before:
     a chunk was counted in 64-byte output rows)."""
-    images = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(2048, 64, 64, 3))
+    images = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(1024, 64, 64, 3))
     tiles = (tinted_digits(256, 64) / np.float32(255)).astype(np.float32)
     for start in range(0, len(images), len(tiles)):
         images[start:start + len(tiles)] = tiles
@@ -109,7 +109,8 @@ def test_converting_a_float_npy_with_a_resize_stays_within_the_chunk(tmp_path):
     out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(tmp_path / "big.npy")], capture_output=True,
                          text=True, env={**os.environ, "AEKIT_CACHE_DIR": str(tmp_path / "cache")}, check=True)
     peak = int(out.stdout.split()[-1])
-    # Measured (2-core AMD EPYC, 2026-11-30): 45 MiB; 309 before the fix (the whole file in one chunk).
+    # Measured (2-core AMD EPYC, 2026-11-30): 41 MiB (45 with a 96 MiB file); 160 before the fix (309
+    # with the 96 MiB file: the whole file in one chunk).
     print(f"conversion peak {peak} MiB")
     assert peak < 80, out.stdout
 
@@ -161,3 +162,15 @@ def test_out_of_memory_reading_an_npz_says_to_save_an_npy(digits, tmp_path, monk
     message = str(e.value)
     assert "\n" not in message and "numpy.save as one .npy" in message and "data.memmap to always" in message
     assert message.index("numpy.save") < message.index("data.memmap")
+
+
+def test_binary_is_recorded_with_the_derived_maps(tmp_path, monkeypatch):
+    binary = np.where(tinted_digits(60, 8)[..., :1] > 127, 255, 0).astype(np.uint8)
+    np.save(tmp_path / "b.npy", binary)
+    np.save(tmp_path / "g.npy", tinted_digits(60, 8))
+    assert load_dataset(str(tmp_path / "b.npy"), memmap="always").binary
+    assert not load_dataset(str(tmp_path / "g.npy"), memmap="always").binary
+    # Loaded again, the maps made: the recorded answer, the pixels not read for it.
+    monkeypatch.setattr("aekit.data.derived._binary", lambda rows: pytest.fail("pixels read again"))
+    assert load_dataset(str(tmp_path / "b.npy"), memmap="always").binary
+    assert not load_dataset(str(tmp_path / "g.npy"), memmap="always").binary

@@ -75,7 +75,7 @@ def derived_map(key: dict, n: int, shape: tuple[int, ...], fill: Callable[[int, 
     key = {**key, "version": DERIVED_VERSION}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
     path = cache_dir() / "derived" / f"{digest}.npy"
-    remove_stale_builds(path.parent, ".*.npy.*.tmp")   # aekit.fs's temporary names: .KEY.npy.XXXX.tmp
+    remove_stale_builds(path.parent, ".*.tmp")   # aekit.fs's temporary names: .KEY.npy.XXXX.tmp, .KEY.json.XXXX.tmp
     header = {"descr": "|u1", "fortran_order": False, "shape": (n, *shape)}
     row_bytes = int(np.prod(shape))
     if not _whole(path, n * row_bytes):
@@ -83,10 +83,14 @@ def derived_map(key: dict, n: int, shape: tuple[int, ...], fill: Callable[[int, 
             make_folder(path.parent)
             with atomic_open(path) as f:
                 np.lib.format.write_array_header_2_0(f, header)
-                step = chunk_rows(max(row_bytes, source_row_bytes))
+                step, binary = chunk_rows(max(row_bytes, source_row_bytes)), True
                 for start in range(0, n, step):
                     rows = fill(start, min(start + step, n))
+                    binary = binary and _binary(rows)
                     f.write(np.ascontiguousarray(rows.numpy(), dtype=np.uint8).tobytes())
+            # Whether the rows are all 0 or 255 (Dataset.binary), so that a load needs not read them again.
+            with atomic_open(path.with_suffix(".json"), "w") as f:
+                json.dump({"binary": binary}, f)
         except OSError as e:
             raise DataError(f"cannot write the memory-map cache file {path} ({e.strerror or e}): set "
                             f"AEKIT_CACHE_DIR to a writable folder with room for it, or set data.memmap "
@@ -118,13 +122,35 @@ def take_mapped(images: torch.Tensor, index: torch.Tensor, why: str) -> torch.Te
 
 
 def only_0_255(images: torch.Tensor) -> bool:
-    """Whether every pixel of uint8 `images` is 0 or 255 (binary data), read a
-    chunk at a time (a map's pages released after each)."""
+    """Whether every pixel of uint8 `images` is 0 or 255 (binary data): for a
+    whole derived map as recorded when it was written, else read a chunk at a
+    time (a map's pages released after each)."""
+    recorded = _recorded_binary(images)
+    if recorded is not None:
+        return recorded
     step = chunk_rows(images[0].numel()) if len(images) else 1
     for start in range(0, len(images), step):
-        rows = images[start:start + step]
-        binary = bool(((rows == 0) | (rows == 255)).all())
+        binary = _binary(images[start:start + step])
         release_pages(images)
         if not binary:
             return False
     return True
+
+
+def _binary(rows: torch.Tensor) -> bool:
+    return bool(((rows == 0) | (rows == 255)).all())
+
+
+def _recorded_binary(images: torch.Tensor) -> bool | None:
+    """What derived_map recorded beside the map under `images` (None: not a
+    whole derived map, or nothing readable recorded)."""
+    if not is_mapped(images):
+        return None
+    array = map_source(images)
+    if images.data_ptr() != array.ctypes.data or tuple(images.shape) != array.shape:
+        return None
+    try:
+        binary = json.loads(Path(array.filename).with_suffix(".json").read_text(encoding="utf-8"))["binary"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return binary if isinstance(binary, bool) else None
