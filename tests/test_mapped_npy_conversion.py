@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import aekit.data.user
 from aekit.data import load_dataset
@@ -125,17 +126,27 @@ def test_auto_counts_a_float_source_read_whole_in_memory(digits, tmp_path, monke
     assert not is_mapped(load_dataset(str(tmp_path / "u.npy"), memmap="auto").train.images)
 
 
-def test_a_killed_builds_temporary_file_is_swept(digits, tmp_path, cache):
-    derived = cache / "derived"
-    derived.mkdir(parents=True)
-    stale, live = derived / ".0123abcd.npy.deadbeef.tmp", derived / ".4567abcd.npy.feedf00d.tmp"
-    stale.write_bytes(b"x" * 100)
-    live.write_bytes(b"x" * 100)
+def test_a_killed_builds_temporary_files_are_swept(digits, tmp_path, cache):
+    """Derived maps' temporary files and image folders' build folders, by the
+    one sweep (aekit.data.cache.remove_stale_builds): those untouched for an
+    hour go, a live one stays."""
+    (cache / "derived").mkdir(parents=True)
+    stale, live = cache / "derived" / ".0123abcd.npy.deadbeef.tmp", cache / "derived" / ".4567abcd.npy.feedf00d.tmp"
+    stale_folder = cache / "folders" / "0123abcd.tmp-deadbeef"
+    stale_folder.mkdir(parents=True)
+    for path in (stale, live, stale_folder / "train.npy"):
+        path.write_bytes(b"x" * 100)
     old = time.time() - 2 * 3600
-    os.utime(stale, (old, old))
+    for path in (stale, stale_folder / "train.npy", stale_folder):
+        os.utime(path, (old, old))
     np.save(tmp_path / "x.npy", digits)
     load_dataset(str(tmp_path / "x.npy"), memmap="always")
     assert not stale.exists() and live.exists()
+    (tmp_path / "folder").mkdir()
+    for i, image in enumerate(digits[:20]):
+        Image.fromarray(image, "RGB").save(tmp_path / "folder" / f"{i:02d}.png")
+    load_dataset(str(tmp_path / "folder"), memmap="always")
+    assert not stale_folder.exists()
 
 
 def test_a_file_rewritten_with_its_mtime_put_back_is_converted_again(digits, tmp_path):
