@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 
 from aekit.data.arrays import read_npy, read_npz
 from aekit.data.derived import only_0_255
