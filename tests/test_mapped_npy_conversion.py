@@ -45,7 +45,7 @@ def assert_mapped_as_in_memory(path: Path, **kw) -> None:
     assert mapped.binary == in_memory.binary
 
 
-def test_a_fortran_ordered_npy_is_refused_mapped_in_one_line(digits, tmp_path):
+def test_a_fortran_ordered_npy_is_refused_mapped_in_one_line(digits, tmp_path, monkeypatch):
     np.save(tmp_path / "f.npy", np.asfortranarray(digits))
     with pytest.raises(DataError) as e:
         load_dataset(str(tmp_path / "f.npy"), memmap="always")
@@ -55,6 +55,9 @@ def test_a_fortran_ordered_npy_is_refused_mapped_in_one_line(digits, tmp_path):
     np.save(tmp_path / "c.npy", np.ascontiguousarray(np.load(tmp_path / "f.npy")))
     c, f = load_dataset(str(tmp_path / "c.npy"), memmap="always"), load_dataset(str(tmp_path / "f.npy"), memmap="never")
     assert np.array_equal(c.train.images, f.train.images)
+    # auto never maps it, whatever its size: in memory numpy reads it.
+    monkeypatch.setattr("aekit.data.mapped.AUTO_FRACTION", 0.0)
+    assert not is_mapped(load_dataset(str(tmp_path / "f.npy"), memmap="auto").train.images)
 
 
 @pytest.mark.parametrize("dtype", [">f4", np.longdouble, "<f2"])
@@ -119,10 +122,11 @@ def test_converting_a_float_npy_with_a_resize_stays_within_the_chunk(tmp_path):
 def test_auto_counts_a_float_source_read_whole_in_memory(digits, tmp_path, monkeypatch):
     np.save(tmp_path / "x.npy", (digits / 255).astype(np.float64))
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    # Over twice the uint8 result, under the float64 source (8x it) plus the result: auto maps it.
-    monkeypatch.setattr("aekit.data.mapped.AUTO_FRACTION", 2 * digits.nbytes / ram)
+    # 2.5x the uint8 images: under the float64 source (8x) plus the uint8 splits (1x), so auto maps it
+    # (it counted the uint8 images alone before); a uint8 source (1x + 1x) stays in memory.
+    monkeypatch.setattr("aekit.data.mapped.AUTO_FRACTION", 2.5 * digits.nbytes / ram)
     assert is_mapped(load_dataset(str(tmp_path / "x.npy"), memmap="auto").train.images)
-    np.save(tmp_path / "u.npy", digits)   # uint8 at its own size: only the array itself counts
+    np.save(tmp_path / "u.npy", digits)
     assert not is_mapped(load_dataset(str(tmp_path / "u.npy"), memmap="auto").train.images)
 
 

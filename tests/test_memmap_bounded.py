@@ -114,9 +114,9 @@ def test_aekit_train_from_a_map_needs_no_more_memory_than_a_tiny_run(limited, ar
     big = (arrays / "big.npy").stat().st_size
     assert big > 1.75 * HEADROOM
     assert limited["mapped"].returncode == 0, limited["mapped"].stderr
-    # Measured (2-core AMD EPYC, 2026-11-30, load 7-8): baseline VmData 443 MiB; the mapped run's
-    # peak 57 MiB above it (a review measured 97 before the conversion's chunk was bounded),
-    # with 288 MiB of images: the limit leaves ~100 MiB spare and is still well under the data.
+    # Measured (2-core AMD EPYC, 2026-11-30, load 7-8, two runs): baseline VmData 443 / 429 MiB; the
+    # mapped run's peak 57 / 74 MiB above it (a review measured 97 before the conversion's chunk was
+    # bounded), with 288 MiB of images: the limit leaves 86-103 MiB spare and is well under the data.
     assert limited["mapped_peak"] < limited["limit"]
     (epoch,) = history(limited["root"] / "mapped")
     # Training from the map turned the bounded malloc on (train.bounded_malloc null), and the run records it.

@@ -75,10 +75,13 @@ def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: in
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
             reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _, dtype = reader(f)
+            shape, fortran_order, dtype = reader(f)
     except (OSError, ValueError, SyntaxError, TypeError):
         return False
-    # In memory the whole source is read first, then converted to uint8 beside it.
+    if fortran_order and len(shape) > 1:
+        return False   # cannot be mapped (open_npy); in memory numpy reads it
+    # In memory the whole source is read first, then its uint8 splits are made beside it
+    # (converted, or carved: copies either way).
     source_bytes = int(np.prod(shape)) * dtype.itemsize
     if len(shape) == 3:
         shape = (shape[0], 1, *shape[1:])
@@ -88,8 +91,7 @@ def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: in
         return False
     n, c, h, w = shape
     h, w = size or (h, w)
-    return wants_map("auto", (source_bytes if dtype != np.uint8 or size or channels not in (None, c) else 0)
-                     + n * (channels or c) * h * w)
+    return wants_map("auto", source_bytes + n * (channels or c) * h * w)
 
 
 def load_mapped_npy(path: Path, *, name: str, val_fraction: float, seed: int, size: tuple[int, int] | None,
