@@ -10,6 +10,9 @@ The cache file's name holds the source's SHA-256 prefix (and a parser
 version), so a cache built from another version of the file is never used.
 A cache file that cannot be read, or holds the wrong shape, is rebuilt.
 Caching is an optimisation only: if the folder cannot be written, we just parse.
+
+`remove_stale_builds` is shared by the memory-map caches (aekit.data.mapped,
+aekit.data.derived): it sweeps what a killed build left under a temporary name.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ inode and ctime, so a file rewritten at the same size with its mtime put back,
 as `cp -p` or `rsync -t` do, is converted again). The file is written under a
 temporary name and renamed (aekit.fs); a temporary file left by a killed
 build is removed after STALE_BUILD_SECONDS; the file's size is checked
-before each use: a file cut short is written again.
+before each use: a file cut short is written again. Beside it, KEY.json
+records whether its pixels are all 0 or 255 (Dataset.binary), found while
+writing, so that a later load needs not read them.
 
 A chunk holds CHUNK_BYTES of the rows being converted, counted at the larger
 of the source's rows (a float row, and its float temporaries, can be many
