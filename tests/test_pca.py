@@ -106,3 +106,21 @@ def test_pca_uint8_images_are_scaled_to_unit_range():
     pca = PCA(9).fit(images)
     assert pca.mean.max() <= 1.0
     torch.testing.assert_close(pca.reconstruct(images), images.double() / 255, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("n, distinct, k", [(12, 3, 5), (4, 4, 10), (6, 1, 3)])
+def test_pca_on_fewer_distinct_images_than_components_is_orthonormal(n, distinct, k):
+    """Fitted on fewer pixels' worth of images (the Gram-matrix path) that span
+    fewer than k directions: the components stay orthonormal (before, with 12
+    images of 3 distinct, k = 5: C C^T off the identity by 0.91), and the ones
+    the images do span still reconstruct them exactly."""
+    digits = dataset("mnist").train.images[:distinct]
+    images = digits[torch.arange(n) % distinct]
+    pca = PCA(k).fit(images)
+    c = pca.components
+    assert c.shape == (k, 784)
+    torch.testing.assert_close(c @ c.T, torch.eye(k, dtype=torch.float64), atol=1e-9, rtol=0)
+    assert (pca.explained_variance >= 0).all()
+    # With at least distinct - 1 components the centred images lie in their span: exact.
+    torch.testing.assert_close(pca.inverse_transform(pca.transform(images)), images.flatten(1).double() / 255,
+                               atol=1e-9, rtol=0)

@@ -46,6 +46,8 @@ def test_resume_keeps_the_checkpoints_setting(tmp_path):
     train("dense-ae-32", data="digits-sample", epochs=1, out=run, sets=["train.flush_denormal=false"])
     meta = json.loads((run / "checkpoint" / "last.json").read_text())
     assert meta["flush_denormal"] is False
+    # train.bounded_malloc resolved off (in memory, null), recorded beside it (mapped: tests/test_memmap_bounded.py).
+    assert meta["bounded_malloc"] == {"on": False, "mallopt": False}
     # The config now says otherwise (as a checkpoint from before the key would):
     # the checkpoint wins, so the run goes on with the rounding it had.
     config = yaml.safe_load((run / "config.yaml").read_text())

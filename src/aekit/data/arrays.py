@@ -74,17 +74,17 @@ def read_npz(path: Path) -> tuple[dict[str, Split], tuple[str, ...] | None]:
 
 
 def _load(path: Path, fix: str = "save it with numpy.save / numpy.savez"):
-    with _numpy_read(path, None, fix):
+    with numpy_read(path, None, fix):
         return np.load(path, allow_pickle=False)
 
 
 def _member(archive, key: str, path: Path) -> np.ndarray:
-    with _numpy_read(path, key, "save it again with numpy.savez"):
+    with numpy_read(path, key, "save it again with numpy.savez"):
         return archive[key]
 
 
 @contextlib.contextmanager
-def _numpy_read(path: Path, key: str | None, fix: str):
+def numpy_read(path: Path, key: str | None, fix: str):
     """numpy's read errors as one-line DataErrors; a pickled array is named as such."""
     what = f"array {key} of {path}" if key else str(path)
     try:
@@ -121,18 +121,24 @@ def check_pixel_type(array: np.ndarray, path: Path, key: str) -> None:
                         f"or float 0..1")
 
 
-def to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+def to_uint8(array: np.ndarray, path: Path, key: str, *, in_place: bool = False) -> np.ndarray:
     """The pixels of `array` (uint8 0..255 or float 0..1, checked) as uint8;
-    applied to a whole array, or to a mapped one chunk by chunk (aekit.data.mapped_arrays)."""
+    applied to a whole array, or to a mapped one chunk by chunk (aekit.data.mapped_arrays).
+    `in_place`: `array` is a scratch copy, and is scaled in place (no float
+    temporary the size of it)."""
     check_pixel_type(array, path, key)
     if array.dtype == np.uint8:
         return array
-    if array.size and not np.isfinite(array).all():
-        raise DataError(f"{key} in {path} holds NaN or infinite values: save pixels as float 0..1 or uint8 0..255")
-    if array.size and not (array.min() >= 0 and array.max() <= 1):
-        raise DataError(f"{key} in {path} holds floats outside [0, 1] (min {array.min():g}, "
-                        f"max {array.max():g}): scale pixels to 0..1, or save uint8 0..255")
-    return np.rint(array * array.dtype.type(255)).astype(np.uint8)
+    if array.size:
+        # min and max hold any NaN (it propagates) or infinity: no mask the size of the array.
+        low, high = array.min(), array.max()
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise DataError(f"{key} in {path} holds NaN or infinite values: save pixels as float 0..1 or uint8 0..255")
+        if not (low >= 0 and high <= 1):
+            raise DataError(f"{key} in {path} holds floats outside [0, 1] (min {low:g}, "
+                            f"max {high:g}): scale pixels to 0..1, or save uint8 0..255")
+    scaled = np.multiply(array, array.dtype.type(255), out=array if in_place else None)
+    return np.rint(scaled, out=scaled).astype(np.uint8)
 
 
 def _labels(array: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:

@@ -10,11 +10,16 @@ The cache file's name holds the source's SHA-256 prefix (and a parser
 version), so a cache built from another version of the file is never used.
 A cache file that cannot be read, or holds the wrong shape, is rebuilt.
 Caching is an optimisation only: if the folder cannot be written, we just parse.
+
+`remove_stale_builds` is shared by the memory-map caches (aekit.data.mapped,
+aekit.data.derived): it sweeps what a killed build left under a temporary name.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,12 +29,32 @@ from aekit.data.paths import user_parsed_cache_dir
 from aekit.fs import atomic_open
 
 PARSER_VERSION = 1   # bump when a parser's output changes, to retire old caches
+STALE_BUILD_SECONDS = 3600   # a build untouched this long was left by a killed process
 
 
 def cache_dir() -> Path:
     """The folder of parsed arrays: $AEKIT_CACHE_DIR, else the per-user cache."""
     env = os.environ.get("AEKIT_CACHE_DIR")
     return Path(env).expanduser() if env else user_parsed_cache_dir()
+
+
+def remove_stale_builds(parent: Path, pattern: str) -> None:
+    """Remove the builds matching `pattern` in `parent` (a folder, or a file
+    being written under a temporary name) left by a process killed while
+    writing: one untouched for STALE_BUILD_SECONDS cannot be a live build,
+    which keeps writing into it."""
+    now = time.time()
+    for tmp in parent.glob(pattern) if parent.is_dir() else ():
+        try:
+            inside = list(tmp.iterdir()) if tmp.is_dir() else []
+            newest = max([tmp.stat().st_mtime] + [f.stat().st_mtime for f in inside])
+        except OSError:   # removed meanwhile by its own process
+            continue
+        if now - newest > STALE_BUILD_SECONDS:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def cache_name(key: str, sha256: str) -> str:

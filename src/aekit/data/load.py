@@ -42,7 +42,10 @@ def load_dataset(source: str | os.PathLike, *, val_fraction: float = 0.1, seed: 
         into memory-mapped files and trains from them, "never" into memory,
         "auto" maps it when it would take more than a quarter of the RAM (see
         aekit.data.mapped and aekit.data.mapped_arrays; an .npz cannot be
-        mapped). A class filter keeps a mapped split mapped.
+        mapped). A class filter keeps a mapped split mapped. A mapped
+        split's images are read-only maps: writing into them (e.g.
+        `ds.train.images[0] += 1`) kills the process with a segmentation
+        fault (torch has no read-only tensors); `.clone()` them first.
     """
     return filter_classes(_load(source, val_fraction, seed, image_size, channels, data_dir, download, memmap),
                           exclude=exclude_classes, only=only_classes)

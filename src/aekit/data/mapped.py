@@ -29,13 +29,12 @@ import os
 import secrets
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from aekit.data.cache import cache_dir
+from aekit.data.cache import cache_dir, remove_stale_builds
 from aekit.data.folder import FolderPlan, decode_image
 from aekit.data.memmap import map_npy
 from aekit.data.splits import TEST_FRACTION, TEST_SEED, carve_index
@@ -46,7 +45,6 @@ MEMMAP_MODES = ("auto", "always", "never")
 AUTO_FRACTION = 0.25          # of physical RAM: leaves room for the model, optimiser and the OS's file cache
 CACHE_VERSION = 1             # bump when the layout or the decoding changes, to retire old caches
 SPLITS = ("train", "val", "test")
-STALE_BUILD_SECONDS = 3600    # a build folder untouched this long was left by a killed process
 
 
 def check_memmap(mode: str) -> str:
@@ -72,7 +70,7 @@ def load_mapped(root: Path, plan: FolderPlan, *, name: str, val_fraction: float,
     """The folder's dataset with every split a memory map (decoded on first use;
     decoded again, with one warning line, if the cache was damaged since)."""
     folder = cache_dir() / "folders" / _key(root, plan, val_fraction, seed)
-    _remove_stale_builds(folder.parent)
+    remove_stale_builds(folder.parent, "*.tmp-*")   # build folders KEY.tmp-xxxx
     if folder.exists():
         try:
             return _open(folder, name)
@@ -120,20 +118,6 @@ def _open(folder: Path, name: str) -> Dataset:
         splits[split] = Split(images, targets)
     classes = tuple(meta["classes"]) if meta["classes"] is not None else None
     return Dataset(name, splits["train"], splits["val"], splits["test"], classes, meta["binary"])
-
-
-def _remove_stale_builds(parent: Path) -> None:
-    """Remove build folders (KEY.tmp-xxxx) left by a process killed while decoding:
-    one untouched for STALE_BUILD_SECONDS cannot be a live build, which writes
-    into its folder image by image."""
-    now = time.time()
-    for tmp in parent.glob("*.tmp-*") if parent.is_dir() else ():
-        try:
-            newest = max([tmp.stat().st_mtime] + [f.stat().st_mtime for f in tmp.iterdir()])
-        except OSError:   # removed meanwhile by its own process
-            continue
-        if now - newest > STALE_BUILD_SECONDS:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _key(root: Path, plan: FolderPlan, val_fraction: float, seed: int) -> str:

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aekit.data.arrays import _numpy_read, channels_first, check_pixel_type, to_uint8
-from aekit.data.derived import chunk_rows, derived_map, index_digest, source_identity
+from aekit.data.arrays import channels_first, check_pixel_type, numpy_read, to_uint8
+from aekit.data.derived import array_identity, derived_map, index_digest, only_0_255
 from aekit.data.mapped import wants_map
-from aekit.data.memmap import gatherer, map_npy
+from aekit.data.memmap import read_rows
 from aekit.data.splits import TEST_FRACTION, TEST_SEED, carve_index
 from aekit.data.transform import adapt
 from aekit.data.types import Dataset, Split
@@ -43,10 +43,11 @@ def npz_maps(path: Path, memmap: str) -> bool:
     return False
 
 
-def open_npy(path: Path) -> torch.Tensor:
-    """The .npy's array as a read-only mapped tensor; a file that is not one
-    plain array fails as aekit.data.arrays says it in memory."""
-    with _numpy_read(path, None, "save it with numpy.save"):
+def open_npy(path: Path) -> np.memmap:
+    """The .npy's array as a read-only numpy map (any dtype and byte order,
+    C order); a file that is not one plain array fails as aekit.data.arrays
+    says it in memory."""
+    with numpy_read(path, None, "save it with numpy.save"):
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except ValueError as e:
@@ -56,8 +57,12 @@ def open_npy(path: Path) -> torch.Tensor:
     if not isinstance(array, np.ndarray):
         array.close()
         raise DataError(f"{path} is an .npz archive, not a single array: rename it to .npz")
-    del array
-    return map_npy(path)
+    if array.ndim > 1 and not array.flags.c_contiguous:
+        # Its rows are not contiguous in the file: reading one would take the whole file.
+        raise DataError(f"{path} is saved in Fortran order, which cannot be read a row at a time from a "
+                        f"memory map: save it in C order (np.save(p, np.ascontiguousarray(a))), or set "
+                        f"data.memmap to never")
+    return array
 
 
 def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: int | None) -> bool:
@@ -70,9 +75,14 @@ def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: in
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
             reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape = reader(f)[0]
+            shape, fortran_order, dtype = reader(f)
     except (OSError, ValueError, SyntaxError, TypeError):
         return False
+    if fortran_order and len(shape) > 1:
+        return False   # cannot be mapped (open_npy); in memory numpy reads it
+    # In memory the whole source is read first, then its uint8 splits are made beside it
+    # (converted, or carved: copies either way).
+    source_bytes = int(np.prod(shape)) * dtype.itemsize
     if len(shape) == 3:
         shape = (shape[0], 1, *shape[1:])
     elif len(shape) == 4 and shape[3] in (1, 3):
@@ -81,41 +91,38 @@ def npy_maps(path: Path, memmap: str, size: tuple[int, int] | None, channels: in
         return False
     n, c, h, w = shape
     h, w = size or (h, w)
-    return wants_map("auto", n * (channels or c) * h * w)
+    return wants_map("auto", source_bytes + n * (channels or c) * h * w)
 
 
 def load_mapped_npy(path: Path, *, name: str, val_fraction: float, seed: int, size: tuple[int, int] | None,
                     channels: int | None) -> Dataset:
     source = open_npy(path)
-    array = source.numpy()
-    channels_first(array, path, KEY)   # the layout checked before any work
-    check_pixel_type(array, path, KEY)
-    gather = gatherer(source)
+    channels_first(source, path, KEY)   # the layout checked before any work
+    check_pixel_type(source, path, KEY)
+    if not len(source):
+        raise DataError(f"{path} holds no images: save at least one")
 
-    def convert(rows: torch.Tensor) -> torch.Tensor:
-        pixels = to_uint8(channels_first(rows.numpy(), path, KEY), path, KEY)
+    def convert(index: torch.Tensor) -> torch.Tensor:
+        # Rows read with numpy in the file's own dtype and byte order, then
+        # converted as in memory (in place: the rows are this chunk's own copy).
+        rows = read_rows(source, index.numpy())
+        pixels = to_uint8(channels_first(rows, path, KEY), path, KEY, in_place=True)
         return adapt(torch.from_numpy(np.ascontiguousarray(pixels)), size, channels)
 
-    shape = tuple(convert(gather(torch.arange(1))).shape[1:]) if len(source) else None
-    if shape is None:
-        raise DataError(f"{path} holds no images: save at least one")
+    shape = tuple(convert(torch.arange(1)).shape[1:])
+    # Per output row, a chunk holds the source row, its uint8 pixels and, when
+    # resized, their float32 copy at the source size and the float32 result.
+    pixels = int(np.prod(source.shape[1:]))
+    source_row_bytes = source.dtype.itemsize * pixels + pixels + (4 * (pixels + int(np.prod(shape))) if size else 0)
     pool, test = carve_index(len(source), TEST_FRACTION, TEST_SEED)
     train, val = carve_index(len(pool), val_fraction, seed)
-    identity = source_identity(source)
+    identity = array_identity(source)
     splits = {}
     for split, index in (("train", pool[train]), ("val", pool[val]), ("test", test)):
         key = {"what": "npy split", "source": identity, "split": split, "index": index_digest(index),
                "size": size, "channels": channels}
-        splits[split] = Split(derived_map(key, len(index), shape, lambda a, b, i=index: convert(gather(i[a:b]))))
-    binary = all(_only_0_255(s.images) for s in splits.values())
+        # carve_index's rows are increasing within a split, as read_rows needs.
+        images = derived_map(key, len(index), shape, lambda a, b, i=index: convert(i[a:b]), source_row_bytes)
+        splits[split] = Split(images)
+    binary = all(only_0_255(s.images) for s in splits.values())
     return Dataset(name, splits["train"], splits["val"], splits["test"], None, binary)
-
-
-def _only_0_255(images: torch.Tensor) -> bool:
-    """As aekit.data.user's check, read a chunk at a time from the map."""
-    gather, step = gatherer(images), chunk_rows(images[0].numel()) if len(images) else 1
-    for start in range(0, len(images), step):
-        rows = gather(torch.arange(start, min(start + step, len(images))))
-        if not bool(((rows == 0) | (rows == 255)).all()):
-            return False
-    return True

@@ -14,7 +14,11 @@ import torch
 
 @dataclass(frozen=True)
 class Split:
-    """One split: images uint8 [N, C, H, W] (contiguous, CPU), labels int64 [N] or None."""
+    """One split: images uint8 [N, C, H, W] (contiguous, CPU), labels int64 [N] or None.
+
+    The images may be a read-only memory map (aekit.data.memmap): never write
+    into a split's images in place (a map's write is a segmentation fault);
+    `.clone()` them first."""
 
     images: torch.Tensor
     labels: torch.Tensor | None = None

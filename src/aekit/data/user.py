@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 
 from aekit.data.arrays import read_npy, read_npz
+from aekit.data.derived import only_0_255
 from aekit.data.folder import decode_plan, plan_folder
 from aekit.data.mapped import load_mapped, plan_maps
 from aekit.data.mapped_arrays import load_mapped_npy, npy_maps, npz_maps
@@ -36,8 +36,13 @@ def load_user(path: Path, *, name: str, val_fraction: float, seed: int,
 
 
 def _no_memory(path: Path, memmap: str) -> DataError:
-    fix = ("set data.memmap to always (--set data.memmap=always) to train from a memory map"
-           if memmap != "always" else "give the process more memory")
+    if memmap == "always":
+        fix = "give the process more memory"
+    elif path.suffix.lower() == ".npz":   # an .npz cannot be mapped: it must become an .npy first
+        fix = ("save the images with numpy.save as one .npy (images only), then set data.memmap to always "
+               "(--set data.memmap=always) to train from a memory map")
+    else:
+        fix = "set data.memmap to always (--set data.memmap=always) to train from a memory map"
     return DataError(f"not enough memory to read {path} into memory: {fix}")
 
 
@@ -60,9 +65,6 @@ def _load_user(path, name, val_fraction, seed, size, channels, memmap) -> Datase
     else:
         pool, test = parts["train"], parts["test"]
     train, val = carve(pool, val_fraction, seed)
-    binary = all(_only_0_255(s.images) for s in (train, val, test))
+    binary = all(only_0_255(s.images) for s in (train, val, test))
     return Dataset(name, train, val, test, classes, binary)
 
-
-def _only_0_255(images: torch.Tensor) -> bool:
-    return bool(((images == 0) | (images == 255)).all())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from aekit.data.classes import class_index
+from aekit.data.memmap import release_pages
 from aekit.data.types import Split
 from aekit.errors import AekitError
 from aekit.metrics.reconstruction import reconstruct
@@ -41,6 +42,7 @@ def reconstruction_scores(model: Autoencoder, images: torch.Tensor, batch_size: 
         batch = images[i:i + step]
         x = batch.to(torch.float64) / 255.0 if batch.dtype == torch.uint8 else batch.to(torch.float64)
         scores.append(((reconstruct(model, batch, step).to(torch.float64) - x) ** 2).flatten(1).sum(1))
+        release_pages(images)   # a memory-mapped split: only a batch's pages resident
     return torch.cat(scores)
 
 

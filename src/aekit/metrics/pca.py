@@ -46,13 +46,8 @@ class PCA:
         xc = x - self.mean
         n, d = xc.shape
         self.fit_images = n
-        if self.k < n <= d:
-            gram = xc @ xc.T / (n - 1)
-            values, vectors = torch.linalg.eigh(gram)        # ascending; the covariance's nonzero eigenvalues
-            order = values.argsort(descending=True)[: self.k]
-            components = xc.T @ vectors[:, order]            # [D, k], orthogonal columns
-            self.components = (components / components.norm(dim=0)).T.contiguous()
-            self.explained_variance = values[order]
+        if n <= d:
+            self._fit_gram(xc)
             return self
         cov = xc.T @ xc / max(n - 1, 1)
         values, vectors = torch.linalg.eigh(cov)            # ascending
@@ -60,6 +55,34 @@ class PCA:
         self.components = vectors[:, order].T.contiguous()
         self.explained_variance = values[order]
         return self
+
+    def _fit_gram(self, xc: torch.Tensor) -> None:
+        """The components from the N x N Gram matrix of the centred images `xc`.
+        Each eigenvector u gives the component x_c^T u / |x_c^T u| only where its
+        eigenvalue is well above rounding: when the images span fewer than k
+        directions (n <= k, or repeated images), the rest are completed by
+        Householder QR, which gives orthonormal rows whatever the input, with
+        the well-defined components unchanged (up to rounding)."""
+        n, d = xc.shape
+        gram = xc @ xc.T / max(n - 1, 1)
+        values, vectors = torch.linalg.eigh(gram)            # ascending; the covariance's nonzero eigenvalues
+        order = values.argsort(descending=True)[: self.k]
+        values = values[order].clamp(min=0)
+        components = xc.T @ vectors[:, order]                # [D, min(k, n)], orthogonal columns
+        # Eigenvalues below sqrt(eps) of the largest are rounding (or too close to it for x_c^T u
+        # to be orthogonal to the rest to better than ~1e-8).
+        rank = int((values > values[0] * torch.finfo(values.dtype).eps ** 0.5).sum()) if len(values) else 0
+        if rank == self.k:
+            components = components / components.norm(dim=0)
+        else:
+            # Fill the columns past the rank with unit pixel directions; QR orthonormalises them
+            # against the first `rank` (which it leaves as they are, up to sign: fixed below).
+            fill = torch.eye(d, self.k - rank, dtype=components.dtype)
+            q, r = torch.linalg.qr(torch.cat([components[:, :rank], fill], 1))
+            components = q * torch.where(r.diagonal() < 0, -1.0, 1.0)
+            values = torch.cat([values[:rank], values.new_zeros(self.k - rank)])
+        self.components = components.T.contiguous()
+        self.explained_variance = values
 
     def transform(self, images: torch.Tensor) -> torch.Tensor:
         return (_flat_unit(images) - self.mean) @ self.components.T

@@ -82,6 +82,7 @@ def save_checkpoint(trainer, folder: str | Path) -> Path:
         "stopped_early": st.stopped_early,
         "cpu_linear": trainer.cpu_linear,
         "flush_denormal": trainer.flush_denormal,
+        "bounded_malloc": trainer.bounded_malloc,
         "optimizer": _flatten_optimizer("optimizer", trainer.optimizer, tensors),
         "critic_optimizer": (_flatten_optimizer("critic_optimizer", trainer.critic_optimizer, tensors)
                              if trainer.critic_optimizer is not None else None),

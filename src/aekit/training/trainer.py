@@ -117,6 +117,7 @@ class Trainer:
         self.cpu_linear = cpu_linear_kernel()
         # So is denormal flushing (it changes rounding): a resumed run keeps its own.
         self.flush_denormal = config.flush_denormal
+        self.bounded_malloc: dict | None = None   # {"on", "mallopt"}: what fit resolved (process-wide, not restored)
         self.tally = EpochTally()   # the epoch's loss sums (checkpointed)
         self.val_codes: torch.Tensor | None = None   # the last validation's codes of the clean images
         self.rank_rng_states: dict[str, torch.Tensor] = {}   # under torchrun: every rank's, for the checkpoint
@@ -156,8 +157,9 @@ class Trainer:
         # Each step's large temporaries go back to the OS when freed, so that
         # resident memory stays flat through the run (aekit.cpu.return_large_blocks):
         # by default when training from a memory map, where bounded memory is the point.
-        if self.config.bounded_malloc or (self.config.bounded_malloc is None and is_mapped(self.train_images)):
-            return_large_blocks()
+        # Recorded in the checkpoint (as the kernels are): the setting resolved, and whether glibc took it.
+        on = bool(self.config.bounded_malloc) or (self.config.bounded_malloc is None and is_mapped(self.train_images))
+        self.bounded_malloc = {"on": on, "mallopt": return_large_blocks() if on else False}
         with using_cpu_linear_kernel(self.cpu_linear), flushing_denormals(self.flush_denormal):
             return self._fit()
 
