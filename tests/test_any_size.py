@@ -30,13 +30,10 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     """A cache folder of this module's own (the memory maps go there)."""
-    old = os.environ.get("AEKIT_CACHE_DIR")
-    os.environ["AEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield Path(os.environ["AEKIT_CACHE_DIR"])
-    if old is None:
-        del os.environ["AEKIT_CACHE_DIR"]
-    else:
-        os.environ["AEKIT_CACHE_DIR"] = old
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AEKIT_CACHE_DIR", str(path))
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -35,13 +35,9 @@ TINY_IMAGES = 512        # four batches: every per-batch buffer is in the baseli
 def cache(tmp_path_factory):
     """A cache folder of this module's own (the derived maps go there)."""
     path = tmp_path_factory.mktemp("cache")
-    old = os.environ.get("AEKIT_CACHE_DIR")
-    os.environ["AEKIT_CACHE_DIR"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["AEKIT_CACHE_DIR"]
-    else:
-        os.environ["AEKIT_CACHE_DIR"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AEKIT_CACHE_DIR", str(path))
+        yield path
 
 
 @pytest.fixture(scope="module")
