@@ -10,14 +10,15 @@ overridden but the epochs; early stopping as the preset has it), seed 0,
 for its own epochs or as many as fit `--minutes` quiet-equivalent CPU
 minutes (benchmarks/quality.py's Minutes): epochs = budget / the minutes an
 epoch takes at the img/s that benchmarks/results/zoo-speed.md measured, at
-least 1. Then `aekit.evaluate` on the whole test split, probes on, a VAE's
-NLL with k = 100 importance samples (enough to rank models; the published
-figures use k = 5000, see benchmarks/quality.py --task nll).
+least 1. Then `aekit.evaluate` on the whole test split, probes on, and a
+VAE's NLL with k = 100 importance samples on 1,000 test images spread
+through the split (enough to rank models; the published figures use
+k = 5000 on all 10,000, see benchmarks/quality.py --task nll).
 
 The default budget keeps the zoo near 40 quiet minutes on the 2-core CPU:
-by zoo-speed.md, 2 minutes each is about 31 minutes of training (beta-vae
-and vae-conv take 1 epoch, 3.5 and 2.7 minutes) plus some 20 s of
-evaluation a preset. Writes benchmarks/results/zoo-quality.md (rewritten
+by zoo-speed.md, 2 minutes each is about 32 minutes of training (beta-vae
+and vae-conv take 1 epoch, 3.5 and 2.7 minutes), plus 10-20 s of
+evaluation a preset and some 1.5 minutes for beta-vae's NLL. Writes benchmarks/results/zoo-quality.md (rewritten
 after each preset, marked partial until the last), which scripts/make_docs.py
 shows on the zoo page.
 """
@@ -51,7 +52,8 @@ from quick import subset  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SPEEDS = RESULTS / "zoo-speed.md"
-NLL_SAMPLES = 100
+NLL_SAMPLES = 100           # importance samples of a VAE's NLL, on NLL_IMAGES test images spread through the split
+NLL_IMAGES = 1000
 QUICK_IMAGES = 300          # --quick: training images, and test images evaluated
 
 
@@ -96,15 +98,21 @@ def measure(preset: str, epochs: int, quick: bool, folder: Path) -> tuple[dict, 
         run_dir, minutes = trained(recipe, subset(data, QUICK_IMAGES, str(folder)), True, folder)
     else:
         run_dir, minutes = trained(recipe, data, False, folder)
-    model = aekit.load(run_dir).autoencoder
-    record = evaluate(run_dir, data=quick_dataset(data) if quick else None, write=False,
-                      nll_samples=(10 if quick else NLL_SAMPLES) if nll_applies(model) else 0)
+    dataset = quick_dataset(data) if quick else None     # None: the run's own
+    record = evaluate(run_dir, data=dataset, write=False, nll_samples=0)
+    if nll_applies(aekit.load(run_dir).autoencoder):
+        # On NLL_IMAGES test images: k decodes an image make beta-vae's conv decoder (1.7 CPU s per 1,000
+        # decodes) cost ~15 quiet minutes on all 10,000 at k = 100, ~1.5 on 1,000.
+        nll = evaluate(run_dir, data=dataset, write=False, nll_samples=10 if quick else NLL_SAMPLES,
+                       limit=NLL_IMAGES, probes=False)
+        record["vae"]["nll"] = nll["vae"]["nll"]
     return record, len(read_history(run_dir)), minutes
 
 
 HEAD = ["preset", "data", "epochs trained / its epochs", "training minutes, quiet-equivalent (wall)",
         "test SSE per image", "PCA at code size", "ratio to PCA", "BCE per pixel", "PSNR dB",
-        "ELBO (nats)", f"NLL, k = {NLL_SAMPLES} (nats)", "active units", "kNN accuracy", "linear probe accuracy"]
+        "ELBO (nats)", f"NLL, k = {NLL_SAMPLES}, {NLL_IMAGES:,} test images (nats)", "active units", "kNN accuracy",
+        "linear probe accuracy"]
 
 
 def row(preset: str, data: str, record: dict, trained_epochs: int, epochs: int, minutes: Minutes) -> str:
@@ -175,9 +183,10 @@ def text(name: str, header: str, end: str, minutes: float, rows: list[str]) -> s
             f"fit {minutes:g} quiet-equivalent CPU minutes by zoo-speed.md's img/s (at least 1; early stopping "
             f"as the preset has it), then `aekit.evaluate` on the whole test split: SSE is Σ (x - x̂)² per image "
             f"on [0, 1] pixels, beside PCA with as many components as the code (fitted on the training split); "
-            f"BCE per pixel and PSNR from the [0, 1] reconstruction; a VAE's ELBO, importance-sampled NLL "
-            f"(k = {NLL_SAMPLES}) and active units; kNN and linear-probe accuracy of the codes (probes fitted on "
-            f"10,000 training codes). Training minutes: CPU time over threads (quality.py's Minutes), and wall.\n\n"
+            f"BCE per pixel and PSNR from the [0, 1] reconstruction; a VAE's ELBO and active units, and its "
+            f"importance-sampled NLL (k = {NLL_SAMPLES}) on {NLL_IMAGES:,} test images spread evenly through the "
+            f"split; kNN and linear-probe accuracy of the codes (probes fitted on 10,000 training codes). Training "
+            f"minutes: CPU time over threads (quality.py's Minutes), and wall.\n\n"
             + "\n".join(["| " + " | ".join(HEAD) + " |", "|" + " --- |" * len(HEAD), *rows]) + "\n")
 
 

@@ -63,7 +63,9 @@ def zoo_figures_for(preset: str, tables) -> list[str]:
             quiet = row["training minutes, quiet-equivalent (wall)"].split(" (")[0]
             pca = row["PCA at code size"]
             versus = f" vs {pca} (ratio {row['ratio to PCA']})" if pca != "-" else ""
-            nll = [(key, f"NLL {{}} nats ({key.split(', ')[1].split(' (')[0]})") for key in row if key.startswith("NLL")]
+            # "NLL, k = 100, 1,000 test images (nats)" -> "NLL {} nats (k = 100, 1,000 test images)"
+            nll = [(key, f"NLL {{}} nats ({key.removeprefix('NLL, ').removesuffix(' (nats)')})")
+                   for key in row if key.startswith("NLL")]
             rest = _cells(row, ("BCE per pixel", "BCE per pixel {}"), ("PSNR dB", "PSNR {} dB"),
                           ("ELBO (nats)", "ELBO {} nats"), *nll, ("active units", "active units {}"),
                           ("kNN accuracy", "kNN accuracy {}"), ("linear probe accuracy", "linear-probe accuracy {}"))
