@@ -19,7 +19,7 @@ The default budget keeps the zoo near 40 quiet minutes on the 2-core CPU:
 by zoo-speed.md, 2 minutes each is about 32 minutes of training (beta-vae
 and vae-conv take 1 epoch, 3.5 and 2.7 minutes), plus 10-20 s of
 evaluation a preset and some 1.5 minutes for beta-vae's NLL. Writes benchmarks/results/zoo-quality.md (rewritten
-after each preset, marked partial until the last), which scripts/make_docs.py
+after each preset, the cheapest first, marked partial until the last), which scripts/make_docs.py
 shows on the zoo page.
 """
 
@@ -159,6 +159,8 @@ def main() -> None:
               f"command: `{command.strip()}`; load average at the start {load_start:.1f}")
     print(header + (" (QUICK: compares nothing)" if args.quick else ""), flush=True)
     name = "zoo-quality" + (f"-{'-'.join(args.only)}" if args.only else "")
+    # The cheapest first, so that a run stopped short has measured as many presets as it could.
+    presets = sorted(presets, key=lambda p: budget_epochs(measured[p], args.minutes) * measured[p].minutes_per_epoch())
     rows, started = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for preset in presets:
@@ -172,7 +174,7 @@ def main() -> None:
                 end = (f"load average at the end {os.getloadavg()[0]:.1f}; "
                        f"{(time.perf_counter() - started) / 60:.0f} wall minutes in all" if done else
                        f"PARTIAL: {len(rows)} of {len(presets)} presets done, the run in progress or stopped")
-                atomic_write_text(RESULTS / f"{name}.md", text(name, header, end, args.minutes, rows))
+                atomic_write_text(RESULTS / f"{name}.md", text(name, header, end, args.minutes, sorted(rows)))
     if not args.quick:
         print(f"wrote {RESULTS / name}.md")
 
