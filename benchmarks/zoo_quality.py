@@ -18,9 +18,10 @@ k = 5000 on all 10,000, see benchmarks/quality.py --task nll).
 The default budget keeps the zoo near 40 quiet minutes on the 2-core CPU:
 by zoo-speed.md, 2 minutes each is about 32 minutes of training (beta-vae
 and vae-conv take 1 epoch, 3.5 and 2.7 minutes), plus 10-20 s of
-evaluation a preset and some 1.5 minutes for beta-vae's NLL. Writes benchmarks/results/zoo-quality.md (rewritten
-after each preset, the cheapest first, marked partial until the last), which scripts/make_docs.py
-shows on the zoo page.
+evaluation a preset and some 1.5 minutes for beta-vae's NLL. Runs the
+cheapest presets first and rewrites benchmarks/results/zoo-quality.md after
+each (marked PARTIAL until the last), so a run stopped short keeps what it
+measured; scripts/make_docs.py shows its rows on the zoo page.
 """
 
 from __future__ import annotations
