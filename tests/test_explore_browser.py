@@ -18,6 +18,7 @@ from PIL import Image
 import aekit
 from aekit.serve import start
 from browser import chromium_page
+from docgen.browser import choose_ends, interpolate, loads, map_position, open_explorer, upload, wait_loaded
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +33,8 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(server):
     with chromium_page() as wrapped:
-        wrapped.page.goto(server.url)
-        wrapped.page.wait_for_selector("body[data-ready='1']")
-        wait_loaded(wrapped.page, "decoded", 0)
+        open_explorer(wrapped.page, server.url)
         yield wrapped
-
-
-def loads(page, element_id: str) -> int:
-    return page.evaluate(f"Number(document.getElementById('{element_id}').dataset.loads || 0)")
-
-
-def wait_loaded(page, element_id: str, before: int) -> None:
-    """Until the image `element_id` has loaded a new picture since it had loaded `before`."""
-    # a function, not a string: the page's CSP forbids the eval a string predicate needs
-    page.wait_for_function("([id, n]) => Number(document.getElementById(id).dataset.loads || 0) > n",
-                           arg=[element_id, before], timeout=30_000)
 
 
 def pixels(page, element_id: str) -> np.ndarray:
@@ -59,12 +47,6 @@ def pixels(page, element_id: str) -> np.ndarray:
     }""", element_id)
     width, height, data = rgba
     return np.array(data, dtype=np.float64).reshape(height, width, 4)[:, :, 0]
-
-
-def map_position(page, index: int) -> dict:
-    """Where test image `index` is drawn on the map canvas, in its CSS pixels."""
-    x, y = page.evaluate(f"toScreen(state.view, state.map.x[{index}], state.map.y[{index}])")
-    return {"x": x, "y": y}
 
 
 def test_page_loads_without_console_errors(page):
@@ -122,9 +104,7 @@ def test_uploaded_digit_is_reconstructed_closer_to_itself(page, tmp_path):
     others = [test.images[int(np.flatnonzero(labels == c)[0]), 0].numpy() for c in (0, 1, 3)]
     path = tmp_path / "seven.png"
     Image.fromarray(digit).save(path)
-    count = loads(p, "upload-recon")
-    p.set_input_files("#upload", str(path))
-    wait_loaded(p, "upload-recon", count)
+    upload(p, path)
     recon = pixels(p, "upload-recon")
     own = np.mean((recon - digit) ** 2)
     distances = [np.mean((recon - other) ** 2) for other in others]
@@ -138,16 +118,8 @@ def test_uploaded_digit_is_reconstructed_closer_to_itself(page, tmp_path):
 
 def test_interpolation_between_two_points_shows_a_strip(page):
     p = page.page
-    for index, button in ((3, "#set-a"), (700, "#set-b")):
-        count = loads(p, "decoded")
-        p.click("#map", position=map_position(p, index))
-        wait_loaded(p, "decoded", count)
-        p.click(button)
-    p.select_option("#method", "slerp")
-    p.fill("#steps", "10")
-    count = loads(p, "strip")
-    p.click("#interpolate")
-    wait_loaded(p, "strip", count)
+    choose_ends(p, 3, 700)
+    interpolate(p, "slerp", 10)
     strip = pixels(p, "strip")
     assert strip.shape == (1 + 28 + 1, 1 + 10 * 29)       # 10 images of 28x28 in a 1-pixel white frame
     first, last = strip[1:29, 1:29], strip[1:29, -29:-1]

@@ -1,6 +1,7 @@
 """docs/zoo.md from the presets (their YAML) and the figures that benchmarks/
 printed into benchmarks/results/*.md (quality-*.md: test figures against the
-published ones; zoo-speed.md: training speed). Nothing here measures."""
+published ones; zoo-quality*.md: every preset's test figures after a budget
+of training; zoo-speed.md: training speed). Nothing here measures."""
 
 from __future__ import annotations
 
@@ -42,6 +43,38 @@ def figures_for(preset: str, tables) -> list[str]:
     return out
 
 
+def _cells(row: dict, *keys: tuple[str, str]) -> str:
+    """Each (column, template) whose cell holds a figure ("-": not applicable), the figure put in the template."""
+    return ", ".join(template.format(row[key]) for key, template in keys if row.get(key, "-") != "-")
+
+
+def zoo_figures_for(preset: str, tables) -> list[str]:
+    """The preset's rows of benchmarks/zoo_quality.py's tables, as sentences naming their source."""
+    out = []
+    for name, header, rows in tables:
+        if not name.startswith("zoo-quality"):
+            continue
+        when = header.split("; ")[0]                    # date, machine, aekit version
+        partial = " (a partial run)" if "PARTIAL" in header else ""
+        for row in rows:
+            if row.get("preset") != preset:
+                continue
+            trained, epochs = (part.strip() for part in row["epochs trained / its epochs"].split("/"))
+            quiet = row["training minutes, quiet-equivalent (wall)"].split(" (")[0]
+            pca = row["PCA at code size"]
+            versus = f" vs {pca} (ratio {row['ratio to PCA']})" if pca != "-" else ""
+            # "NLL, k = 100, 1,000 test images (nats)" -> "NLL {} nats (k = 100, 1,000 test images)"
+            nll = [(key, f"NLL {{}} nats ({key.removeprefix('NLL, ').removesuffix(' (nats)')})")
+                   for key in row if key.startswith("NLL")]
+            rest = _cells(row, ("BCE per pixel", "BCE per pixel {}"), ("PSNR dB", "PSNR {} dB"),
+                          ("ELBO (nats)", "ELBO {} nats"), *nll, ("active units", "active units {}"),
+                          ("kNN accuracy", "kNN accuracy {}"), ("linear probe accuracy", "linear-probe accuracy {}"))
+            out.append(f"Test figures: after {trained} of its {epochs} epochs ({quiet} quiet minutes, {when}"
+                       f"{partial}): SSE per image **{row['test SSE per image']}**{versus}, {rest}. "
+                       f"Source: [benchmarks/results/{name}](../benchmarks/results/{name}).")
+    return out
+
+
 def speed_for(preset: str, tables) -> tuple[str, str] | None:
     for name, header, rows in tables:
         for row in rows:
@@ -80,6 +113,14 @@ def zoo() -> str:
                 "that line says how busy the machine was (other processes' share of the 2 cores slows every "
                 "figure). To measure them anew: `python benchmarks/zoo_speed.py` on a quiet machine, then "
                 "`python scripts/make_docs.py`.", ""]
+    quality_source = next(((name, header) for name, header, rows in tables if name == "zoo-quality.md"), None)
+    if quality_source:
+        out += ["\"Test figures: after E of its N epochs\" come from `benchmarks/zoo_quality.py`, which trains "
+                "each preset with its own settings for its epochs or as many as fit a budget of quiet-equivalent "
+                "CPU minutes (CPU time over threads), then runs `aekit evaluate` on the test split "
+                f"({quality_source[1]}; [benchmarks/results/zoo-quality.md](../benchmarks/results/zoo-quality.md)"
+                "). A preset cut short of its epochs is not at its best: they say what a few minutes buy. The "
+                "other figures, against published ones, are `benchmarks/quality.py`'s.", ""]
     out += ["| preset | data | code | parameters (inference) | epochs x batch | optimiser, lr | "
             "training on 2 CPU cores |", "| --- | --- | --- | --- | --- | --- | --- |"]
     details = []
@@ -93,7 +134,7 @@ def zoo() -> str:
         out.append(f"| [{name}](#{name}) | {config.data.name} | {config.model.bottleneck.dim} ({kind}) | {size} | "
                    f"{config.train.epochs} x {config.train.batch_size} | {config.train.optimizer}, "
                    f"{config.train.lr:g} | {minutes} |")
-        figures = figures_for(name, tables)
+        figures = zoo_figures_for(name, tables) + figures_for(name, tables)
         details += [f"## {name}", "", get_preset(name).get("description", summary), "",
                     f"`aekit train --preset {name}`", ""]
         details += [f"- {line}" for line in figures] or ["- Test figures: none in `benchmarks/results/` yet "
