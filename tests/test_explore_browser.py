@@ -112,6 +112,8 @@ def test_uploaded_digit_is_reconstructed_closer_to_itself(page, tmp_path):
     # measured: own 1,600, others 5,000-7,000 (squared grey levels)
     assert all(own < d for d in distances), (own, distances)
     assert "anomaly score" in p.inner_text("#upload-result")
+    # The neighbours listed are the upload's, and the chosen-point panel says so.
+    assert "the upload seven.png" in p.inner_text("#point-info")
     page.screenshot("explorer-upload")
     assert page.errors == []
 

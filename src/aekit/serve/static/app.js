@@ -235,8 +235,12 @@ async function onUpload() {
       `${(100 * out.score_rank).toFixed(0)}% of the test images; code [${shown}]`;
     state.upload = { name: `upload ${file.name}`, code: out.code };
     state.marks.upload = out.coords.length > 1 ? out.coords : [out.coords[0], 0];
+    state.marks.selected = state.marks.upload;
     drawMap();
     $("upload-a").disabled = $("upload-b").disabled = false;
+    // The upload becomes the chosen point, so the panel names what its neighbours are near.
+    select(`the upload ${file.name}; anomaly score ${out.score.toFixed(2)}`, out.code, out.input);
+    setSliders(project(out.code));
     showNeighbours(out.neighbours);
     report(null);
   } catch (error) { report(error); }
