@@ -41,6 +41,16 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A cache folder of the test module's own (AEKIT_CACHE_DIR: memory maps,
+    derived arrays), so that modules never see each other's cached data."""
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AEKIT_CACHE_DIR", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = Path(os.environ["AEKIT_DATA_DIR"]).resolve()   # absolute: CI gives ../shared/data, tests symlink into it

@@ -28,15 +28,6 @@ HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """A cache folder of this module's own (the memory maps go there)."""
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AEKIT_CACHE_DIR", str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("rgb")
     return {32: rgb_folder(root / "32", 300, 32), 64: rgb_folder(root / "64", 150, 64),

@@ -32,15 +32,6 @@ TINY_IMAGES = 512        # four batches: every per-batch buffer is in the baseli
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """A cache folder of this module's own (the derived maps go there)."""
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AEKIT_CACHE_DIR", str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def arrays(tmp_path_factory):
     """big.npy (BIG_IMAGES tinted 64x64 RGB digits, NCHW uint8, written 500 at
     a time) and tiny.npy (its first TINY_IMAGES)."""
