@@ -42,7 +42,7 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
+def module_cache_dir(tmp_path_factory):
     """A cache folder of the test module's own (AEKIT_CACHE_DIR: memory maps,
     derived arrays), so that modules never see each other's cached data."""
     path = tmp_path_factory.mktemp("cache")

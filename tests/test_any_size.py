@@ -40,7 +40,7 @@ def train(preset, folder, out, epochs, *sets):
 
 
 @pytest.fixture(scope="module")
-def runs(folders, cache, tmp_path_factory):
+def runs(folders, module_cache_dir, tmp_path_factory):
     """conv-ae on each size, trained from the memory map (so every job below
     also reads a mapped run's data)."""
     root = tmp_path_factory.mktemp("runs")
@@ -65,14 +65,14 @@ def test_conv_ae_learns_rgb_32_and_64_from_the_memory_map(runs):
 # 257 -> 150 (0.58), dense-ae-25-elu 3927 -> 618 (0.16).
 @pytest.mark.parametrize("preset,size,epochs,ratio", [("vae-conv", "32-few", 2, 0.75),
                                                       ("dense-ae-25-elu", 64, 15, 0.3)])
-def test_vae_conv_and_an_mlp_preset_learn_rgb(preset, size, epochs, ratio, folders, cache, tmp_path):
+def test_vae_conv_and_an_mlp_preset_learn_rgb(preset, size, epochs, ratio, folders, module_cache_dir, tmp_path):
     run = train(preset, folders[size], tmp_path / preset, epochs)
     assert run.model.input_shape == ((3, 32, 32) if size == "32-few" else (3, 64, 64))
     first, last = run.history[0]["val_loss"], run.history[-1]["val_loss"]
     assert last < ratio * first, (preset, first, last)
 
 
-def test_memory_map_trains_exactly_as_in_memory(folders, cache, tmp_path):
+def test_memory_map_trains_exactly_as_in_memory(folders, module_cache_dir, tmp_path):
     runs = {mode: train("dense-ae-32", folders[32], tmp_path / mode, 2, f"data.memmap={mode}")
             for mode in ("never", "always")}
     mapped = runs["always"].dataset
@@ -83,30 +83,30 @@ def test_memory_map_trains_exactly_as_in_memory(folders, cache, tmp_path):
     assert losses["always"] == losses["never"]
 
 
-def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, cache, tmp_path):
+def test_memory_map_is_made_once_and_again_when_the_folder_changes(folders, module_cache_dir, tmp_path):
     from aekit.data import load_dataset
 
     folder = rgb_folder(tmp_path / "few", 12, 32)
     first = load_dataset(str(folder), memmap="always")
-    made = set((cache / "folders").iterdir())
+    made = set((module_cache_dir / "folders").iterdir())
     again = load_dataset(str(folder), memmap="always")
-    assert set((cache / "folders").iterdir()) == made and np.array_equal(first.train.images, again.train.images)
+    assert set((module_cache_dir / "folders").iterdir()) == made and np.array_equal(first.train.images, again.train.images)
     Image.fromarray(tinted_digits(1, 32, seed=5)[0]).save(folder / "00000.png")   # one image changed
     changed = load_dataset(str(folder), memmap="always")
-    assert len(set((cache / "folders").iterdir()) - made) == 1
+    assert len(set((module_cache_dir / "folders").iterdir()) - made) == 1
     in_memory = load_dataset(str(folder), memmap="never")
     assert np.array_equal(changed.train.images, in_memory.train.images)
     assert not np.array_equal(changed.train.images, first.train.images) or \
         not np.array_equal(changed.test.images, first.test.images)
 
 
-def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path, capsys):
+def test_a_damaged_memory_map_cache_is_decoded_again(module_cache_dir, tmp_path, capsys):
     from aekit.data import load_dataset
 
     folder = rgb_folder(tmp_path / "damaged", 12, 32)
-    before = set((cache / "folders").glob("*")) if (cache / "folders").exists() else set()
+    before = set((module_cache_dir / "folders").glob("*")) if (module_cache_dir / "folders").exists() else set()
     whole = load_dataset(str(folder), memmap="always")
-    (made,) = set((cache / "folders").glob("*")) - before
+    (made,) = set((module_cache_dir / "folders").glob("*")) - before
     expected = {split: getattr(whole, split).images.clone() for split in ("train", "val", "test")}
     del whole
     for damage in ("cut", "deleted", "rewritten"):
@@ -129,7 +129,7 @@ def test_a_damaged_memory_map_cache_is_decoded_again(cache, tmp_path, capsys):
         del again
 
     # A build folder left by a killed process goes once untouched for an hour; a recent one may be live.
-    stale, live = cache / "folders" / "0123.tmp-dead", cache / "folders" / "4567.tmp-busy"
+    stale, live = module_cache_dir / "folders" / "0123.tmp-dead", module_cache_dir / "folders" / "4567.tmp-busy"
     for tmp, age in ((stale, 2 * 3600), (live, 60)):
         tmp.mkdir()
         (tmp / "train.npy").write_bytes(b"half")

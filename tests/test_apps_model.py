@@ -3,6 +3,7 @@ batching, seeds; on a fashion-ae (and a vae-kingma) trained briefly on real digi
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,11 @@ def test_load_finds_run_folder_best_and_model_file(model):
     assert from_run.run_dir == run and from_run.data.name == model.data.name
     digits = held_out_images()[0][:10]
     assert np.array_equal(from_run.encode(digits), model.encode(digits))
+    # A Run's best weights come from its folder, whatever its model in memory became since.
+    changed = copy.deepcopy(trained("fashion-ae"))
+    torch.nn.init.zeros_(next(changed.model.parameters()))
+    assert np.array_equal(aekit.load(changed, best=True).encode(digits), best.encode(digits))
+    assert not np.array_equal(aekit.load(changed).encode(digits), best.encode(digits))
 
 
 def test_outputs_come_back_in_the_type_layout_and_range_that_went_in(model, digits):

@@ -9,6 +9,8 @@ import dataclasses
 import json
 import math
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -198,6 +200,16 @@ def test_run_folder_record_is_written_and_model_file_and_instance_give_the_same(
     assert best["meta"]["weights"] == "best"
     as_run = evaluate(run, limit=LIMIT, write=False, probes=False)   # the Run that aekit.train returned
     assert as_run["reconstruction"] == records["ae"]["reconstruction"] and as_run["meta"]["source"] == "run"
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+                               str(run.dir / "run.lock")], stdout=subprocess.PIPE, text=True)
+    try:   # a Run written into takes its folder's lock, as the folder's path does
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(AekitError, match="in use by another aekit process"):
+            evaluate(run, limit=LIMIT, probes=False)
+    finally:
+        holder.kill()
+        holder.wait()
     with pytest.raises(AekitError, match="saved no run folder"):   # trained with save=False
         evaluate(dataclasses.replace(run, dir=None), limit=LIMIT, write=False, probes=False)
 

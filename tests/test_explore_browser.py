@@ -114,6 +114,7 @@ def test_uploaded_digit_is_reconstructed_closer_to_itself(page, tmp_path):
     assert "anomaly score" in p.inner_text("#upload-result")
     # The neighbours listed are the upload's, and the chosen-point panel says so.
     assert "the upload seven.png" in p.inner_text("#point-info")
+    p.wait_for_function("document.getElementById('decoded-caption').textContent.includes('seven.png')")
     page.screenshot("explorer-upload")
     assert page.errors == []
 

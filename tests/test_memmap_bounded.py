@@ -78,7 +78,7 @@ def train_args(data: Path, out: Path, memmap: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def limited(arrays, cache, tmp_path_factory):
+def limited(arrays, module_cache_dir, tmp_path_factory):
     """The tiny run (no limit: its VmData peak is the baseline), then the big
     mapped run and the big in-memory run, both under baseline + HEADROOM."""
     root = tmp_path_factory.mktemp("limited")
@@ -141,7 +141,7 @@ def test_aekit_evaluate_on_a_mapped_run_stays_within_the_limit(limited):
     assert peak < limited["limit"]
 
 
-def test_npy_mapped_trains_exactly_as_in_memory(cache, tmp_path, monkeypatch):
+def test_npy_mapped_trains_exactly_as_in_memory(module_cache_dir, tmp_path, monkeypatch):
     np.save(tmp_path / "digits.npy", tinted_digits(300, 32))   # NHWC: converted chunk by chunk into the maps
     runs = {mode: aekit.train("dense-ae-32", data=str(tmp_path / "digits.npy"), epochs=2, seed=0, device="cpu",
                               out=tmp_path / mode, sets=["train.threads=1", f"data.memmap={mode}"])
@@ -158,7 +158,7 @@ def test_npy_mapped_trains_exactly_as_in_memory(cache, tmp_path, monkeypatch):
     assert is_mapped(load_dataset(str(tmp_path / "digits.npy"), memmap="auto").train.images)
 
 
-def test_an_npz_cannot_be_mapped_and_says_so(cache, tmp_path):
+def test_an_npz_cannot_be_mapped_and_says_so(module_cache_dir, tmp_path):
     np.savez_compressed(tmp_path / "digits.npz", images=tinted_digits(20, 16))
     result = CliRunner().invoke(cli, ["train", "--preset", "dense-ae-32", "--data", str(tmp_path / "digits.npz"),
                                       "--epochs", "1", "--out", str(tmp_path / "run"), "--set", "data.memmap=always"])
@@ -181,7 +181,7 @@ def class_folder(tmp_path_factory):
 
 
 @pytest.mark.parametrize("option", ["only_classes", "exclude_classes"])
-def test_a_class_filter_keeps_a_mapped_split_mapped(option, class_folder, cache):
+def test_a_class_filter_keeps_a_mapped_split_mapped(option, class_folder, module_cache_dir):
     kw = {option: ["3", "7"]}
     mapped = load_dataset(str(class_folder), memmap="always", **kw)
     in_memory = load_dataset(str(class_folder), memmap="never", **kw)
@@ -194,7 +194,7 @@ def test_a_class_filter_keeps_a_mapped_split_mapped(option, class_folder, cache)
     assert map_source(again.train.images).filename == map_source(mapped.train.images).filename
 
 
-def test_evaluate_samples_pca_and_probes_of_a_mapped_split_only(class_folder, cache, tmp_path, monkeypatch):
+def test_evaluate_samples_pca_and_probes_of_a_mapped_split_only(class_folder, module_cache_dir, tmp_path, monkeypatch):
     # Budgets cut to 60 and 10 images of 3x32x32, so that the 144 training and
     # 20 test images (class 3 left out of training) exceed them.
     monkeypatch.setattr("aekit.evaluation.reconstruction.MAPPED_FIT_BYTES", 8 * 3072 * 60)

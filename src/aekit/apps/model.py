@@ -43,6 +43,11 @@ def load(source: Any, device: str = "cpu", best: bool = False) -> "Model":
 
     from aekit.api import Run
 
+    if isinstance(source, Run) and best:   # the best epoch's weights are on disk only
+        if source.dir is None:
+            raise AekitError("aekit.load(run, best=True): this run saved no folder (save=False), so no best "
+                             "weights: load it without best=True, or train with a folder (out=...)")
+        source = source.dir
     if isinstance(source, Run):   # its model as it is in memory (a Run is also a path: its folder)
         meta = {"data": {"name": source.config.data.name}}
         return Model(source.model.to(device).eval(), source.dir, meta)

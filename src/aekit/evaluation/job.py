@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from aekit.training import distributed
 from aekit.training.device import resolve_device
 
 
-def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = "test",
+def evaluate(run_or_model: "str | os.PathLike | Autoencoder", *, data=None, split: str = "test",
              nll_samples: int | None = None, anomaly_class: int | str | None = None,
              normal_class: int | str | None = None, seed: int = 0,
              weights: str = "model", write: bool = True, limit: int | None = None,
@@ -28,7 +29,9 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
 
     `run_or_model`: a run folder (its config.yaml names the data; `weights`
     picks `model`, the final weights, by default, or `best`, the best
-    validation epoch), a model file (.safetensors/.json) or an Autoencoder;
+    validation epoch), the Run that aekit.train returned (its run folder, read
+    from its saved files; a Run trained with save=False has none: pass its
+    model), a model file (.safetensors/.json) or an Autoencoder;
     the last two need `data` (a dataset name, a path or an aekit Dataset).
     `nll_samples`: importance samples for a VAE's NLL; None means 1000 where
     the model has an NLL, 0 none. `anomaly_class` (that class anomalous) or
@@ -71,9 +74,9 @@ def evaluate(run_or_model: str | Path | Autoencoder, *, data=None, split: str = 
 def _writer_lock(run_or_model, write: bool):
     """The run lock (aekit/run_lock.py) of a run folder that evaluation.json
     will be written into: not while that run trains, nor evaluates elsewhere."""
-    if write and distributed.is_main() and isinstance(run_or_model, (str, Path)) \
-            and (Path(run_or_model) / "config.yaml").is_file():
-        return run_lock(run_or_model)
+    if write and distributed.is_main() and isinstance(run_or_model, (str, os.PathLike)) \
+            and (Path(os.fspath(run_or_model)) / "config.yaml").is_file():   # a Run is its folder
+        return run_lock(os.fspath(run_or_model))
     return contextlib.nullcontext()
 
 

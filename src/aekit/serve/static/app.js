@@ -241,6 +241,7 @@ async function onUpload() {
     // The upload becomes the chosen point, so the panel names what its neighbours are near.
     select(`the upload ${file.name}; anomaly score ${out.score.toFixed(2)}`, out.code, out.input);
     setSliders(project(out.code));
+    decode(out.code, `decoded: the code of the upload ${file.name}`);
     showNeighbours(out.neighbours);
     report(null);
   } catch (error) { report(error); }
