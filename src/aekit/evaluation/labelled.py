@@ -19,8 +19,10 @@ from aekit.data.classes import class_index
 from aekit.data.memmap import is_mapped
 from aekit.errors import AekitError
 from aekit.metrics.anomaly import anomaly_report, roc_auc
+from aekit.metrics.budget import images_within
 from aekit.metrics.pca import PCA
-from aekit.metrics.probes import K, MAX_TRAIN, code_quality as probes
+from aekit.metrics.probes import MAX_TRAIN, K
+from aekit.metrics.probes import code_quality as probes
 from aekit.models.autoencoder import Autoencoder
 from aekit.training.config import RunConfig
 
@@ -46,7 +48,7 @@ def code_quality(model: Autoencoder, dataset: Dataset, split: Split, seed: int, 
 def _probe_images(split: Split, limit: int | None) -> int | None:
     if not is_mapped(split.images):
         return limit
-    bounded = max(K + 1, MAPPED_PROBE_BYTES // (8 * split.images[0].numel()))
+    bounded = max(K + 1, images_within(MAPPED_PROBE_BYTES, split.images))
     return bounded if limit is None else min(limit, bounded)
 
 

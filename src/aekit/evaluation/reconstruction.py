@@ -21,6 +21,7 @@ import torch
 
 from aekit.data.memmap import gatherer, is_mapped, release_pages
 from aekit.evaluation.shards import Chunk, reduce_sums
+from aekit.metrics.budget import images_within
 from aekit.metrics.pca import PCA
 from aekit.metrics.probes import subsample
 from aekit.metrics.psnr import psnr
@@ -60,7 +61,7 @@ def section(model: Autoencoder, split_images: torch.Tensor, chunks: list[Chunk],
     # A chunk's float64 copies (the images, two reconstructions, their errors)
     # are made SUB_BATCH_BYTES at a time: the whole chunk at 28x28 (3 MB), a
     # third of it at 64x64 RGB (49 MB of floats a copy otherwise).
-    step = max(1, SUB_BATCH_BYTES // (8 * split_images[0].numel())) if len(split_images) else 1
+    step = images_within(SUB_BATCH_BYTES, split_images) if len(split_images) else 1
     for c in chunks:
         for start in range(c.start, c.stop, step):
             images = split_images[start:min(start + step, c.stop)]
@@ -105,5 +106,5 @@ def fit_sample(images: torch.Tensor, least: int, seed: int) -> torch.Tensor:
     read from the map: what a fit on a split larger than memory can afford."""
     if not is_mapped(images):
         return images
-    count = min(len(images), max(least, MAPPED_FIT_BYTES // (8 * images[0].numel())))
+    count = min(len(images), max(least, images_within(MAPPED_FIT_BYTES, images)))
     return gatherer(images)(subsample(len(images), count, seed))

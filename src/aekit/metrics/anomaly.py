@@ -23,6 +23,7 @@ from aekit.data.classes import class_index
 from aekit.data.memmap import release_pages
 from aekit.data.types import Split
 from aekit.errors import AekitError
+from aekit.metrics.budget import images_within
 from aekit.metrics.reconstruction import reconstruct
 from aekit.models.autoencoder import Autoencoder
 
@@ -36,7 +37,7 @@ def reconstruction_scores(model: Autoencoder, images: torch.Tensor, batch_size: 
     memory (a memory map) is never copied whole."""
     if len(images) == 0:
         return torch.zeros(0, dtype=torch.float64)
-    step = max(1, min(batch_size, BATCH_BYTES // (8 * images[0].numel())))
+    step = min(batch_size, images_within(BATCH_BYTES, images))
     scores = []
     for i in range(0, len(images), step):
         batch = images[i:i + step]
