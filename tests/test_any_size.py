@@ -244,7 +244,8 @@ COUNTS_28 = {"aae": 1135123, "ae-2d": 67707, "beta-vae": 10151489, "conv-ae-10":
              "dropout-ae": 473636, "fashion-ae": 473636, "sparse-ae": 1607440, "vae-conv": 10151489,
              "vae-kingma": 652824, "vae-mlp": 437540,
              # added after that commit, at their Keras originals' sizes
-             "keras-conv-ae": 4385, "keras-deep-ae": 222384}
+             "keras-conv-ae": 4385, "keras-deep-ae": 222384,
+             "iwae-mnist": 1361884}   # 784-500-500-(50, 50), 50-500-500-784, by hand
 
 
 def test_every_preset_keeps_its_28x28_model_and_builds_for_rgb():
