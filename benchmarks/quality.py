@@ -1,8 +1,12 @@
 """Published results, side by side: each task trains aekit's recipe for it,
 evaluates it with `aekit.evaluate`, and prints the published figures, aekit's
 figure, the minutes of training it took on this machine (quiet-equivalent
-CPU minutes, and wall minutes: see Minutes), and pass/fail against its
-target (issue #11).
+CPU minutes, and wall minutes: see Minutes), the minutes its evaluation
+took, and pass/fail against its target (issue #11). A time target is judged
+on wall minutes: CPU time over threads assumes both threads busy all the
+time, which understates the wall time even on a quiet machine (the deep-AE
+run: 14.4 against 15.9 wall at load 0.7), so a run on a loaded machine can
+fail a time target but not pass one it would miss alone.
 
     python benchmarks/quality.py --task nll          # VAE NLL on statically binarized MNIST (k = 5000)
     python benchmarks/quality.py --task deep-ae      # 30-d code vs Hinton & Salakhutdinov (2006) and PCA-30
@@ -64,6 +68,8 @@ class Row:
     minutes: "Minutes"
     target: str
     passed: bool | None               # None: no target for this row
+    evaluation: float | None = None   # wall minutes of the evaluation
+    detail: str = ""                  # beside the measured figure, e.g. the training split's
 
 
 @dataclass
@@ -139,20 +145,29 @@ def trained(recipe: Recipe, data: str, quick: bool, folder: Path, sets: list[str
 def nll_task(args, folder: Path) -> list[Row]:
     run, minutes = trained(NLL_RECIPE, "binarized-mnist", args.quick, folder)
     k = 50 if args.quick else 5000
+    start = time.perf_counter()
     record = evaluate(run, nll_samples=k, probes=False, limit=500 if args.quick else None)
+    evaluation = (time.perf_counter() - start) / 60
     nll = record["vae"]["nll"]
     published = "Kingma & Welling VAE 89.9; pythae 89.78; IWAE (1 layer, k = 5 / 50, 3,280 epochs) 87.63 / 87.10"
     return [Row(f"VAE NLL, binarized MNIST test, k = {k} ({NLL_RECIPE.describe()})", published, nll, minutes,
-                "<= 87.5 nats in <= 15 min (stretch <= 87.1)", nll <= 87.5 and minutes.quiet <= 15)]
+                "<= 87.5 nats in <= 15 min (stretch <= 87.1)", nll <= 87.5 and minutes.wall <= 15, evaluation)]
 
 
 def deep_ae_task(args, folder: Path) -> list[Row]:
     run, minutes = trained(DEEP_AE_RECIPE, "mnist", args.quick, folder)
+    start = time.perf_counter()
     record = evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
+    evaluation = (time.perf_counter() - start) / 60
+    # The training split's figure says how much of the test error is overfitting.
+    on_train = evaluate(run, split="train", nll_samples=0, probes=False, write=False, limit=500 if args.quick else 10_000)
     sse, pca = record["reconstruction"]["model"]["sse"], record["reconstruction"]["pca"]["sse"]
+    # aekit's PCA clips its reconstructions to the pixel range, as the models' outputs are;
+    # unclipped, PCA-30 gives the published 13.87 (13.866 measured), clipped 12.59.
     return [Row(f"squared error per MNIST test image, 30-d code ({DEEP_AE_RECIPE.describe()})",
-                f"Hinton & Salakhutdinov deep AE 3.00; PCA-30 {pca:.2f} (measured here)", sse, minutes,
-                "<= 2.5 in <= 15 min (stretch <= 2.2)", sse <= 2.5 and minutes.quiet <= 15)]
+                f"Hinton & Salakhutdinov deep AE 3.00; PCA-30 {pca:.2f} (measured here, clipped to [0, 1])",
+                sse, minutes, "<= 2.5 in <= 15 min (stretch <= 2.2)", sse <= 2.5 and minutes.wall <= 15, evaluation,
+                f"train {on_train['reconstruction']['model']['sse']:.3f} (10,000 training images)")]
 
 
 def keras_task(args, folder: Path) -> list[Row]:
@@ -161,11 +176,13 @@ def keras_task(args, folder: Path) -> list[Row]:
         if args.keras_presets and recipe.preset not in args.keras_presets.split(","):
             continue
         run, minutes = trained(recipe, "mnist", args.quick, folder)
+        start = time.perf_counter()
         record = evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
+        evaluation = (time.perf_counter() - start) / 60
         bce = record["reconstruction"]["model"]["bce_per_pixel"]
         rows.append(Row(f"per-pixel BCE, MNIST test: {what} ({recipe.describe()})",
                         f"Keras blog ~{published} after {recipe.epochs} epochs", bce, minutes,
-                        f"<= {published}", bce <= published))
+                        f"<= {published}", bce <= published, evaluation))
     return rows
 
 
@@ -200,10 +217,13 @@ TASKS = {"nll": nll_task, "deep-ae": deep_ae_task, "keras": keras_task, "one-cla
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| task | published | aekit | training minutes, quiet-equivalent (wall) | target | result |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| task | published | aekit | training minutes, quiet-equivalent (wall) | evaluation minutes (wall) "
+             "| target | result |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         verdict = "-" if r.passed is None else ("pass" if r.passed else "FAIL")
-        lines.append(f"| {r.what} | {r.published} | {r.measured:.4g} | {r.minutes} | {r.target} | {verdict} |")
+        measured = f"{r.measured:.4g}" + (f"; {r.detail}" if r.detail else "")
+        evaluation = "-" if r.evaluation is None else f"{r.evaluation:.1f}"
+        lines.append(f"| {r.what} | {r.published} | {measured} | {r.minutes} | {evaluation} | {r.target} | {verdict} |")
     return "\n".join(lines)
 
 

@@ -16,8 +16,8 @@ through the split (enough to rank models; the published figures use
 k = 5000 on all 10,000, see benchmarks/quality.py --task nll).
 
 The default budget keeps the zoo near 40 quiet minutes on the 2-core CPU:
-by zoo-speed.md, 2 minutes each is about 32 minutes of training (beta-vae
-and vae-conv take 1 epoch, 3.5 and 2.7 minutes), plus 10-20 s of
+by zoo-speed.md (15:52 UTC), 2 minutes each is about 34 minutes of training
+(beta-vae and vae-conv take 1 epoch, 3.0 and 2.8 minutes), plus 10-20 s of
 evaluation a preset and some 1.5 minutes for beta-vae's NLL. Runs the
 cheapest presets first and rewrites benchmarks/results/zoo-quality.md after
 each (marked PARTIAL until the last), so a run stopped short keeps what it

@@ -46,3 +46,20 @@ def test_relative_links_in_the_docs_point_at_files():
             if not path.exists():
                 broken.append(f"{page.relative_to(REPO)} -> {target}")
     assert not broken, "links to missing files: " + "; ".join(broken)
+
+
+def test_the_zoo_credits_a_preset_only_with_figures_of_its_own_network():
+    from docgen.zoo import figures_for, recipe_figures
+
+    def table(task):
+        row = {"task": task, "aekit": "1.0", "published": "p", "target": "t", "result": "pass",
+               "training minutes, quiet-equivalent (wall)": "1.0 (1.0 wall)"}
+        return [("quality-x.md", "header", [row])]
+
+    as_is = table("BCE (--preset dense-ae-32 --epochs 50 --set train.grid_every=0)")
+    changed = table("SSE (--preset conv-ae-10 --epochs 28 --set 'model.bottleneck={type: deterministic, dim: 30}' "
+                    "--set train.lr=0.002 --set train.grid_every=0)")
+    assert len(figures_for("dense-ae-32", as_is)) == 1 and recipe_figures(as_is) == []
+    assert figures_for("conv-ae-10", changed) == []
+    assert recipe_figures(changed)[0].startswith("Built on `conv-ae-10`, 2 settings changed: SSE")
+    assert figures_for("conv-ae", as_is + changed) == []     # a name that prefixes another's is not it

@@ -31,15 +31,51 @@ def _minutes(row: dict) -> str:
     return next(value for key, value in row.items() if key.startswith("training minutes"))
 
 
+# `--set`s that change how a run is recorded, not the model it trains: a quality
+# row with only these (and --epochs) is the preset's own figure.
+RECORDING_ONLY = {"train.grid_every"}
+_RECIPE = re.compile(r"--preset (?P<preset>[\w.-]+)(?P<rest>[^|]*)")
+_SET = re.compile(r"--set (?:'(?P<quoted>[^']*)'|(?P<plain>\S+))")
+
+
+def recipe_of(task: str) -> tuple[str, list[str]] | None:
+    """(preset, the keys its --sets change) of a quality row's task text; None without a preset."""
+    match = _RECIPE.search(task)
+    if not match:
+        return None
+    sets = [m["quoted"] if m["quoted"] is not None else m["plain"] for m in _SET.finditer(match["rest"])]
+    return match["preset"], [s.split("=", 1)[0] for s in sets]
+
+
+def _sentence(name: str, header: str, row: dict) -> str:
+    return (f"{row['task']}: **{row['aekit']}** (published: {row['published']}; target "
+            f"{row['target']}: {row['result']}; {_minutes(row)} training minutes). "
+            f"Source: [benchmarks/results/{name}](../benchmarks/results/{name}), {header}")
+
+
 def figures_for(preset: str, tables) -> list[str]:
-    """The quality rows that trained `preset`, as sentences naming their source."""
+    """The quality rows that trained `preset` as it is (changed at most in its epochs and
+    what it records), as sentences naming their source."""
     out = []
     for name, header, rows in tables:
         for row in rows:
-            if re.search(rf"--preset {re.escape(preset)}(\s|\))", row.get("task", "")):
-                out.append(f"{row['task']}: **{row['aekit']}** (published: {row['published']}; target "
-                           f"{row['target']}: {row['result']}; {_minutes(row)} training minutes). "
-                           f"Source: [benchmarks/results/{name}](../benchmarks/results/{name}), {header}")
+            recipe = recipe_of(row.get("task", ""))
+            if recipe and recipe[0] == preset and set(recipe[1]) <= RECORDING_ONLY:
+                out.append(_sentence(name, header, row))
+    return out
+
+
+def recipe_figures(tables) -> list[str]:
+    """The quality rows whose recipe changes a preset's model, data or training: their own
+    section, so that no preset is credited with a figure another network produced."""
+    out = []
+    for name, header, rows in tables:
+        for row in rows:
+            recipe = recipe_of(row.get("task", ""))
+            if recipe and not set(recipe[1]) <= RECORDING_ONLY:
+                changed = [key for key in recipe[1] if key not in RECORDING_ONLY]
+                plural = "s" if len(changed) != 1 else ""
+                out.append(f"Built on `{recipe[0]}`, {len(changed)} setting{plural} changed: " + _sentence(name, header, row))
     return out
 
 
@@ -140,4 +176,10 @@ def zoo() -> str:
         details += [f"- {line}" for line in figures] or ["- Test figures: none in `benchmarks/results/` yet "
                                                          "(`aekit evaluate RUN` measures a trained run)."]
         details += [""]
+    recipes = recipe_figures(tables)
+    if recipes:
+        details += ["## Recipes beyond the presets", "",
+                    "`benchmarks/quality.py`'s recipes that change a preset's network, data or training with "
+                    "`--set`s (each row names them all): the figures belong to those networks, not to the preset "
+                    "they start from.", ""] + [f"- {line}" for line in recipes] + [""]
     return "\n".join(out + [""] + details)
