@@ -186,6 +186,15 @@ def report(result: dict, k: int, rounds: int, per_round: int, flops: float) -> N
           f"min {min(shares):.0f}%, max {max(shares):.0f}%). Best round against the best peak in the run "
           f"({best[0]:.0f} GFLOP/s, {best[1]}, 2048x2048): {100 * max(gflops) / best[0]:.0f}% ("
           + ", ".join(f"{n} best {max(v):.0f}" for n, v in result["peaks"].items()) + ")")
+    # Issue #11's targets, against pythae's faster batch setting on this run.
+    faster = max(SIDES[1:], key=lambda s: statistics.median(rates[s]))
+    speedup = statistics.median(a / b for a, b in zip(rates["aekit"], rates[faster]))
+    gap, share = abs(means["aekit"] - means[faster]), statistics.median(shares)
+    print("targets (issue #11):")
+    for what, figure, met in ((f">= 5x pythae's faster setting ({faster})", f"{speedup:.2f}x", speedup >= 5),
+                              ("estimates within 0.3 nats of it", f"{gap:.2f} nats", gap <= 0.3),
+                              (">= 60 % of the best fp32 matmul peak", f"{share:.0f}%", share >= 60)):
+        print(f"  {what}: {figure}  {'pass' if met else 'FAIL'}")
 
 
 def main() -> None:
