@@ -3,6 +3,7 @@
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py                  # a few minutes on 2 CPU cores
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only explorer  # the explorer's screenshot alone
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only report    # report.png alone
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only compression  # an .aek round trip
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only sweep     # docs/sweep.md's plot (~5 min)
 
 Trains small real runs on `digits-sample` (the 5,000 MNIST digits shipped
@@ -84,6 +85,22 @@ def report_screenshot() -> None:
         print(f"docs/images/report.png: {(IMAGES / 'report.png').stat().st_size // 1024} KiB")
 
 
+def compression_grid() -> None:
+    """docs/images/compression.png: 100 test digits (every 10th: the split is sorted by class) after a
+    round trip through an .aek file at 8 bits a code dimension."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run, aek, digits = str(Path(tmp) / "ae"), str(Path(tmp) / "digits.aek"), str(Path(tmp) / "digits.npy")
+        np.save(digits, aekit.load_dataset(DATA).test.images[::10][:100].numpy())
+        aekit_cmd("train", "--preset", "fashion-ae", "--data", DATA, "--epochs", "15", "--batch-size", "64",
+                  "--seed", "0", "--out", run)
+        aekit_cmd("compress", run, digits, "-o", aek, "--bits", "8")
+        aekit_cmd("decompress", aek, run, "-o", str(Path(tmp) / "back"))
+        shutil.copyfile(Path(tmp) / "back" / "grid.png", IMAGES / "compression.png")
+        print(f"docs/images/compression.png: {(IMAGES / 'compression.png').stat().st_size // 1024} KiB")
+
+
 def sweep_plot() -> None:
     """docs/images/sweep-fashion-ae-mnist-dim.png: the code-size study docs/sweep.md shows (MNIST, 5 epochs a run)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +112,7 @@ def sweep_plot() -> None:
 
 def main() -> None:
     pictures = {"guides": guide_pictures, "explorer": explorer_screenshot, "report": report_screenshot,
-                "sweep": sweep_plot}
+                "compression": compression_grid, "sweep": sweep_plot}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=list(pictures), help="one group of pictures (default: all)")
     args = parser.parse_args()
