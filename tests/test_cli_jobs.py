@@ -16,11 +16,9 @@ import sys
 import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 from PIL import Image
 
 import aekit
-from aekit.cli.main import cli
 from test_apps_support import digits_npz, held_out_images, trained_run
 from helpers import aekit_cli, cli_ok as ok
 
