@@ -95,8 +95,9 @@ def numpy_read(path: Path, key: str | None, fix: str):
                             f"save numbers instead (uint8 0..255 or float 0..1)") from None
         raise DataError(f"cannot read {what} ({e}): {fix}") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError, struct.error,
-            KeyError, TypeError) as e:
-        # numpy parses a header by literal_eval and a zip by zipfile: a damaged file fails in their own terms.
+            KeyError, TypeError, NotImplementedError, RuntimeError) as e:
+        # numpy parses a header by literal_eval and a zip by zipfile: a damaged file fails in their own terms
+        # (zipfile: NotImplementedError for a compression method or flag it lacks, RuntimeError for encryption).
         raise DataError(f"cannot read {what} ({type(e).__name__}: {e}): {fix}") from None
 
 
