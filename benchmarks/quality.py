@@ -142,12 +142,17 @@ def trained(recipe: Recipe, data: str, quick: bool, folder: Path, sets: list[str
     return run.dir, Minutes((time.perf_counter() - start) / 60, (_cpu_seconds() - cpu) / threads / 60)
 
 
+def timed_evaluate(run: Path, **kwargs) -> tuple[dict, float]:
+    """`aekit.evaluate(run, **kwargs)` and its wall minutes."""
+    start = time.perf_counter()
+    record = evaluate(run, **kwargs)
+    return record, (time.perf_counter() - start) / 60
+
+
 def nll_task(args, folder: Path) -> list[Row]:
     run, minutes = trained(NLL_RECIPE, "binarized-mnist", args.quick, folder)
     k = 50 if args.quick else 5000
-    start = time.perf_counter()
-    record = evaluate(run, nll_samples=k, probes=False, limit=500 if args.quick else None)
-    evaluation = (time.perf_counter() - start) / 60
+    record, evaluation = timed_evaluate(run, nll_samples=k, probes=False, limit=500 if args.quick else None)
     nll = record["vae"]["nll"]
     published = "Kingma & Welling VAE 89.9; pythae 89.78; IWAE (1 layer, k = 5 / 50, 3,280 epochs) 87.63 / 87.10"
     return [Row(f"VAE NLL, binarized MNIST test, k = {k} ({NLL_RECIPE.describe()})", published, nll, minutes,
@@ -156,9 +161,7 @@ def nll_task(args, folder: Path) -> list[Row]:
 
 def deep_ae_task(args, folder: Path) -> list[Row]:
     run, minutes = trained(DEEP_AE_RECIPE, "mnist", args.quick, folder)
-    start = time.perf_counter()
-    record = evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
-    evaluation = (time.perf_counter() - start) / 60
+    record, evaluation = timed_evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
     # The training split's figure says how much of the test error is overfitting.
     on_train = evaluate(run, split="train", nll_samples=0, probes=False, write=False, limit=500 if args.quick else 10_000)
     sse, pca = record["reconstruction"]["model"]["sse"], record["reconstruction"]["pca"]["sse"]
@@ -176,9 +179,7 @@ def keras_task(args, folder: Path) -> list[Row]:
         if args.keras_presets and recipe.preset not in args.keras_presets.split(","):
             continue
         run, minutes = trained(recipe, "mnist", args.quick, folder)
-        start = time.perf_counter()
-        record = evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
-        evaluation = (time.perf_counter() - start) / 60
+        record, evaluation = timed_evaluate(run, nll_samples=0, probes=False, limit=500 if args.quick else None)
         bce = record["reconstruction"]["model"]["bce_per_pixel"]
         rows.append(Row(f"per-pixel BCE, MNIST test: {what} ({recipe.describe()})",
                         f"Keras blog ~{published} after {recipe.epochs} epochs", bce, minutes,
