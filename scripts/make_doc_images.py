@@ -4,6 +4,7 @@
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only explorer  # the explorer's screenshot alone
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only report    # report.png alone
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only compression  # an .aek round trip
+    AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only anomaly   # `aekit anomaly`'s picture
     AEKIT_DATA_DIR=../shared/data python scripts/make_doc_images.py --only sweep     # docs/sweep.md's plot (~5 min)
 
 Trains small real runs on `digits-sample` (the 5,000 MNIST digits shipped
@@ -101,6 +102,17 @@ def compression_grid() -> None:
         print(f"docs/images/compression.png: {(IMAGES / 'compression.png').stat().st_size // 1024} KiB")
 
 
+def anomaly_picture() -> None:
+    """docs/images/anomaly.png: `aekit anomaly` on digits-sample's test split with a model trained without 0s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run, scores = str(Path(tmp) / "no-zeros"), Path(tmp) / "scores.csv"
+        aekit_cmd("train", "--preset", "fashion-ae", "--data", DATA, "--exclude-class", "0", "--epochs", "15",
+                  "--batch-size", "64", "--seed", "0", "--out", run)
+        aekit_cmd("anomaly", run, DATA, "-o", str(scores))
+        shutil.copyfile(scores.with_suffix(".png"), IMAGES / "anomaly.png")
+        print(f"docs/images/anomaly.png: {(IMAGES / 'anomaly.png').stat().st_size // 1024} KiB")
+
+
 def sweep_plot() -> None:
     """docs/images/sweep-fashion-ae-mnist-dim.png: the code-size study docs/sweep.md shows (MNIST, 5 epochs a run)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,7 +124,7 @@ def sweep_plot() -> None:
 
 def main() -> None:
     pictures = {"guides": guide_pictures, "explorer": explorer_screenshot, "report": report_screenshot,
-                "compression": compression_grid, "sweep": sweep_plot}
+                "compression": compression_grid, "anomaly": anomaly_picture, "sweep": sweep_plot}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=list(pictures), help="one group of pictures (default: all)")
     args = parser.parse_args()

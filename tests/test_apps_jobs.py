@@ -201,6 +201,10 @@ def test_anomaly_scores_are_the_reconstruction_errors_and_auto_flags_the_stated_
     rows = _csv(tmp_path / "scores.csv")
     assert [int(r["anomalous"]) for r in rows] == result.flagged.astype(int).tolist()
     assert anomaly_job(ae, images, None, threshold=0.0).flagged.all()
+    assert result.figure == tmp_path / "scores.png"   # the histogram and the highest-scoring images, beside the CSV
+    with Image.open(result.figure) as png:
+        assert png.format == "PNG" and png.size[0] >= 700
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv", "scores.png"]
 
 
 def test_info_counts_every_part_and_reads_the_run(aae):

@@ -272,17 +272,21 @@ def manifold(run, n, span, out, best, device):
 @best_option
 @device_option
 def anomaly(run, inputs, out, threshold, split, best, device):
-    """Score images by reconstruction error and flag those above a threshold."""
+    """Score images by reconstruction error and flag those above a threshold.
+
+    Writes the scores' CSV and, beside it with the same name, a .png: the scores'
+    histogram with the threshold, and the highest-scoring images with their
+    reconstructions."""
     from aekit.apps.anomaly import anomaly_job, parse_threshold
 
     out = _file(out, (".csv",))
     parse_threshold(threshold)
     model = _load(run, best, device)
     source = _inputs(model, inputs, split)
-    result = anomaly_job(model, source.images, out, threshold)
+    result = anomaly_job(model, source.images, out, threshold, what=source.description)
     click.echo(f"threshold {result.threshold:.4f} ({result.threshold_source})")
     click.echo(f"{int(result.flagged.sum())} of {len(result.scores)} images of {source.description} flagged")
-    _wrote([out])
+    _wrote([out, result.figure])
 
 
 @cli.command()
