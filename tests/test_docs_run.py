@@ -76,7 +76,8 @@ def files_with_blocks() -> list[Path]:
 def block_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["AEKIT_DATA_DIR"] = os.environ["AEKIT_DATA_DIR"]   # conftest sets it to the real data
+    # conftest sets it to the real data; absolute, as the blocks run in a folder of their own (CI gives ../shared/data)
+    env["AEKIT_DATA_DIR"] = str(Path(os.environ["AEKIT_DATA_DIR"]).resolve())
     env["AEKIT_OFFLINE"] = "1"
     env["MPLBACKEND"] = "Agg"
     return env
