@@ -85,7 +85,7 @@ def anomaly_job(model: Model, images: Any, out: str | Path | None = None, thresh
         value, source, reference_scores = _reference_threshold(model, reference, AUTO_QUANTILE)
     else:
         value, source = float(threshold), "given"
-    recons, scores = model.reconstruct_and_score(batch.as_form("numpy", "NCHW", torch.uint8))
+    scores = model.anomaly_score(batch.as_form("numpy"))   # scores only: the inputs may be larger than memory
     flagged = scores > value
     if out is None:
         return Anomalies(scores, value, flagged, source, None)
@@ -94,8 +94,8 @@ def anomaly_job(model: Model, images: Any, out: str | Path | None = None, thresh
     save_csv(out, ["index", "name", "score", "threshold", "anomalous"],
              ((i, names[i], f"{s:.6f}", f"{value:.6f}", int(f)) for i, (s, f) in enumerate(zip(scores, flagged))))
     worst = torch.from_numpy(np.argsort(-scores, kind="stable")[:n_show].copy())
+    shown = batch.unit(worst)
     figure = out.with_suffix(".png")
-    save_anomaly_figure(scores, value, reference_scores, batch.unit(worst),
-                        torch.from_numpy(recons[worst.numpy()]).float() / 255.0, scores[worst.numpy()],
-                        figure, what)
+    save_anomaly_figure(scores, value, reference_scores, shown, model.reconstruct(shown),
+                        scores[worst.numpy()], figure, what)
     return Anomalies(scores, value, flagged, source, out, figure)
