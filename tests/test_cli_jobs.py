@@ -139,7 +139,7 @@ def test_a_conv_model_runs_the_jobs_on_its_image_shape(tmp_path):
 def test_anomaly_flags_scores_above_the_threshold(ae, npz, tmp_path):
     out = ok("anomaly", ae, npz, "-o", tmp_path / "auto.csv")
     assert "the 0.99 quantile of the scores of 1350 images" in out
-    assert f"wrote {tmp_path / 'auto.png'}" in out   # the scores' picture beside the CSV
+    assert f"wrote {tmp_path / 'auto.png'}" in out and (tmp_path / "auto.png").is_file()   # the picture beside it
     rows = _csv(tmp_path / "auto.csv")
     threshold = float(rows[0]["threshold"])
     assert all(int(r["anomalous"]) == (float(r["score"]) > threshold) for r in rows)

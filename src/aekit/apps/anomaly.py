@@ -59,30 +59,39 @@ def auto_threshold(model: Model, reference: Any = None, quantile: float = AUTO_Q
     return value, how
 
 
-def _reference_threshold(model: Model, reference: Any, quantile: float) -> tuple[float, str, np.ndarray]:
-    """auto_threshold's (value, how), and the reference scores it was taken from."""
+def _reference_threshold(model: Model, reference: Any, quantile: float) -> tuple[float, str, np.ndarray, str]:
+    """auto_threshold's (value, how), the reference scores it was taken from, and what they are."""
     if reference is None and model.training_scores is not None:   # shipped with a pretrained model
         scores = model.training_scores.numpy()
         how = (f"the {quantile:g} quantile of the scores of {len(scores)} training images shipped with "
                f"pretrained:{model.pretrained}")
-        return float(np.quantile(scores, quantile)), how, scores
+        return float(np.quantile(scores, quantile)), how, scores, "training images"
     if reference is None:
         source = require(model.data, "--threshold auto")
-        reference, what = source.load().train.images, f"the training split of {source.describe()}"
+        reference, what, label = source.load().train.images, f"the training split of {source.describe()}", \
+            "training images"
     else:
-        what = "the given reference images"
+        what = label = "the given reference images"
     scores = model.anomaly_score(model.images(reference).as_form("numpy"))
     how = f"the {quantile:g} quantile of the scores of {len(scores)} images, {what}"
-    return float(np.quantile(scores, quantile)), how, scores
+    return float(np.quantile(scores, quantile)), how, scores, label
 
 
 def anomaly_job(model: Model, images: Any, out: str | Path | None = None, threshold: str | float = "auto",
                 reference: Any = None, n_show: int = 10, what: str = "the images") -> Anomalies:
+    """Score `images`; with `out` (a .csv), write the scores there and the picture beside it (.png).
+    `reference`: the images whose scores set an "auto" threshold (default: the training split);
+    `n_show`: the highest-scoring images pictured; `what`: the images' name in the picture."""
     threshold = parse_threshold(threshold)
+    if out is not None and Path(out).suffix.lower() != ".csv":
+        raise AekitError(f"out {out}: the anomaly job writes a .csv file (and its picture beside it as .png); "
+                         f"give a name such as scores.csv")
+    if isinstance(n_show, bool) or not isinstance(n_show, (int, np.integer)) or n_show < 1:
+        raise AekitError(f"n_show {n_show!r}: give the number of images to picture, 1 or more")
     batch = model.images(images)
-    reference_scores = None
+    reference_scores, reference_label = None, ""
     if threshold == "auto":
-        value, source, reference_scores = _reference_threshold(model, reference, AUTO_QUANTILE)
+        value, source, reference_scores, reference_label = _reference_threshold(model, reference, AUTO_QUANTILE)
     else:
         value, source = float(threshold), "given"
     scores = model.anomaly_score(batch.as_form("numpy"))   # scores only: the inputs may be larger than memory
@@ -90,12 +99,13 @@ def anomaly_job(model: Model, images: Any, out: str | Path | None = None, thresh
     if out is None:
         return Anomalies(scores, value, flagged, source, None)
     out = Path(out)
+    worst = np.argsort(-scores, kind="stable")[:n_show]
+    shown = batch.unit(torch.from_numpy(worst.copy()))   # only the pictured images are read and reconstructed
+    shown_recon = model.reconstruct(shown)
     names = names_or_indices(batch.names, len(batch))
     save_csv(out, ["index", "name", "score", "threshold", "anomalous"],
              ((i, names[i], f"{s:.6f}", f"{value:.6f}", int(f)) for i, (s, f) in enumerate(zip(scores, flagged))))
-    worst = torch.from_numpy(np.argsort(-scores, kind="stable")[:n_show].copy())
-    shown = batch.unit(worst)
     figure = out.with_suffix(".png")
-    save_anomaly_figure(scores, value, reference_scores, shown, model.reconstruct(shown),
-                        scores[worst.numpy()], figure, what)
+    save_anomaly_figure(scores, value, shown, shown_recon, scores[worst], figure, what,
+                        reference_scores, reference_label)
     return Anomalies(scores, value, flagged, source, out, figure)

@@ -70,42 +70,43 @@ def save_scatter(coords: np.ndarray, labels: np.ndarray | None, classes: list[st
     save_figure(fig, path)
 
 
-def save_anomaly_figure(scores: np.ndarray, threshold: float, reference: np.ndarray | None,
-                        worst: torch.Tensor, worst_recon: torch.Tensor, worst_scores: np.ndarray,
-                        path: str | Path, what: str) -> None:
+def save_anomaly_figure(scores: np.ndarray, threshold: float, worst: torch.Tensor, worst_recon: torch.Tensor,
+                        worst_scores: np.ndarray, path: str | Path, what: str,
+                        reference: np.ndarray | None = None, reference_label: str = "") -> None:
     """The anomaly job's picture: a histogram of the images' scores with the threshold (and the
-    training images' scores that set it, when known), then the highest-scoring images above their
+    reference images' scores that set it, when known), then the highest-scoring images above their
     reconstructions, each with its score."""
-    n = max(len(worst), 1)
-    width = max(7.0, LABEL_INCHES + 0.8 * n)
+    width = max(7.0, LABEL_INCHES + 0.8 * len(worst))
     fig = Figure(figsize=(width, 5.2), dpi=100)
     FigureCanvasAgg(fig)
     outer = fig.add_gridspec(2, 1, height_ratios=[3.0, 2.0], left=LABEL_INCHES / width, right=0.98,
                              top=0.93, bottom=0.03, hspace=0.3)
     strips = outer[1].subgridspec(2, 1, hspace=0.2)
     ax = fig.add_subplot(outer[0])
-    values = [scores] + ([reference] if reference is not None else [])
-    top = max([threshold] + [float(v.max()) for v in values if len(v)])
-    bins = np.linspace(0.0, top * 1.02 if top > 0 else 1.0, 50)
-    ax.hist(scores, bins=bins, color="tab:blue", alpha=0.7, label=f"{what} ({len(scores)})")
+    values = [v for v in (scores, reference) if v is not None and len(v)]
+    edge = histogram_edge(values, threshold)
+    bins = np.linspace(0.0, edge, 50)
+    ax.hist(np.minimum(scores, edge), bins=bins, color="tab:blue", alpha=0.7, label=f"{what} ({len(scores)})")
     if reference is not None:
-        ax.hist(reference, bins=bins, histtype="step", color="black", density=False,
+        ax.hist(np.minimum(reference, edge), bins=bins, histtype="step", color="black",
                 weights=np.full(len(reference), len(scores) / max(len(reference), 1)),
-                label=f"training images ({len(reference)}, scaled to the same count)")
+                label=f"{reference_label} ({len(reference)}, scaled to the same count)")
     flagged = int((scores > threshold).sum())
     ax.axvline(threshold, color="tab:red", linestyle="--", label=f"threshold {threshold:.3g}: {flagged} flagged")
-    ax.set_xlabel("score: squared error per image, Σ (x - x̂)² on [0, 1] pixels", fontsize=9)
+    beyond = [int((scores > edge).sum())] + ([int((reference > edge).sum())] if reference is not None else [])
+    note = f"; beyond {edge:.3g}, in the last bin: " + " + ".join(
+        f"{n} {name}" for n, name in zip(beyond, ("images", "reference"))) if sum(beyond) else ""
+    ax.set_xlabel(f"score: squared error per image, Σ (x - x̂)² on [0, 1] pixels{note}", fontsize=9)
     ax.set_ylabel("images", fontsize=9)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="best")
     ax.set_title("Anomaly scores", fontsize=10)
     for row, (label, images) in enumerate((("Highest\nscores", worst), ("Recon-\nstruction", worst_recon))):
         ax = fig.add_subplot(strips[row])
-        if len(images):
-            strip = make_grid(images, ncols=len(images), pad=1, scale=1)
-            ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+        strip = make_grid(images, ncols=len(images), pad=1, scale=1)
+        ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
         ax.set_yticks([])
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-        if row == 0 and len(images):   # each image's score under it
+        if row == 0:   # each image's score under it
             step = images.shape[-1] + 1
             ax.set_xticks([1 + step * i + images.shape[-1] / 2 for i in range(len(images))])
             ax.set_xticklabels([f"{s:.3g}" for s in worst_scores], fontsize=7)
@@ -113,6 +114,13 @@ def save_anomaly_figure(scores: np.ndarray, threshold: float, reference: np.ndar
         else:
             ax.set_xticks([])
     save_figure(fig, path)
+
+
+def histogram_edge(values: list[np.ndarray], threshold: float) -> float:
+    """The histogram's right edge: 1.1 x the larger of the threshold and the scores' 0.995 quantile, so
+    that a few extreme scores do not squeeze the rest into one bin (they go into the last bin)."""
+    top = max([threshold] + [float(np.quantile(v, 0.995)) for v in values])
+    return top * 1.1 if top > 0 else 1.0
 
 
 def _colours(k: int) -> list:

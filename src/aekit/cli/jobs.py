@@ -268,10 +268,12 @@ def manifold(run, n, span, out, best, device):
 @click.option("--out", "-o", required=True, help="The scores' .csv file.")
 @click.option("--threshold", default="auto", show_default=True,
               help="auto (the 0.99 quantile of the training images' scores) or a number.")
+@click.option("-n", "n_show", type=int, default=10, show_default=True,
+              help="Highest-scoring images shown in the picture.")
 @split_option
 @best_option
 @device_option
-def anomaly(run, inputs, out, threshold, split, best, device):
+def anomaly(run, inputs, out, threshold, n_show, split, best, device):
     """Score images by reconstruction error and flag those above a threshold.
 
     Writes the scores' CSV and, beside it with the same name, a .png: the scores'
@@ -279,11 +281,11 @@ def anomaly(run, inputs, out, threshold, split, best, device):
     reconstructions."""
     from aekit.apps.anomaly import anomaly_job, parse_threshold
 
-    out = _file(out, (".csv",))
+    out, n_show = _file(out, (".csv",)), _positive(n_show, "-n")
     parse_threshold(threshold)
     model = _load(run, best, device)
     source = _inputs(model, inputs, split)
-    result = anomaly_job(model, source.images, out, threshold, what=source.description)
+    result = anomaly_job(model, source.images, out, threshold, n_show=n_show, what=source.description)
     click.echo(f"threshold {result.threshold:.4f} ({result.threshold_source})")
     click.echo(f"{int(result.flagged.sum())} of {len(result.scores)} images of {source.description} flagged")
     _wrote([out, result.figure])
