@@ -63,6 +63,8 @@ def test_reconstruct_writes_rows_errors_and_reconstructions(ae, test_split, tmp_
     saved = np.load(tmp_path / "reconstructions.npy")
     assert saved.dtype == np.uint8 and saved.shape == (300, 1, 28, 28)
     assert np.abs(saved / 255.0 - direct).max() <= 0.5 / 255 + 1e-6
+    assert np.array_equal(result.reconstructions, saved) and np.allclose(result.errors, expected_errors, rtol=1e-5)
+    assert result.files["figure"] == tmp_path / "reconstruction.png"
     with Image.open(tmp_path / "reconstruction.png") as png:
         assert png.width > 8 * 28 and png.height >= 3 * 28   # three rows of eight
 
