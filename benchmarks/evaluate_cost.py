@@ -29,6 +29,7 @@ aekit.tune_cpu()   # as the aekit command does, before torch loads
 
 import torch  # noqa: E402
 
+from aekit.evaluation.data import spread  # noqa: E402
 from aekit.metrics.nll import importance_sampled_nll  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,8 +52,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         run = aekit.train("vae-kingma", data="binarized-mnist", epochs=1, seed=0, out=Path(tmp) / "vae")
-        test = run.dataset.test.images
-        images = test[torch.linspace(0, len(test) - 1, IMAGES).round().long()]
+        images = spread(run.dataset.test, IMAGES).images   # the images evaluate's `limit` picks
         model = run.model.eval()
         sides = {
             f"aekit.evaluate, NLL k = {K}, no probes": lambda: aekit.evaluate(

@@ -53,14 +53,10 @@ def parse_threshold(value: str | float) -> str | float:
     return number
 
 
-def auto_threshold(model: Model, reference: Any = None, quantile: float = AUTO_QUANTILE) -> tuple[float, str]:
-    """The `quantile` of the scores of `reference` images (default: the training split)."""
-    value, how, _ = _reference_threshold(model, reference, quantile)
-    return value, how
-
-
-def _reference_threshold(model: Model, reference: Any, quantile: float) -> tuple[float, str, np.ndarray, str]:
-    """auto_threshold's (value, how), the reference scores it was taken from, and what they are."""
+def auto_threshold(model: Model, reference: Any = None,
+                   quantile: float = AUTO_QUANTILE) -> tuple[float, str, np.ndarray, str]:
+    """The `quantile` of the scores of `reference` images (default: the training split): (the threshold,
+    how it was chosen, the reference scores, what those images are)."""
     if reference is None and model.training_scores is not None:   # shipped with a pretrained model
         scores = model.training_scores.numpy()
         how = (f"the {quantile:g} quantile of the scores of {len(scores)} training images shipped with "
@@ -91,7 +87,7 @@ def anomaly_job(model: Model, images: Any, out: str | Path | None = None, thresh
     batch = model.images(images)
     reference_scores, reference_label = None, ""
     if threshold == "auto":
-        value, source, reference_scores, reference_label = _reference_threshold(model, reference, AUTO_QUANTILE)
+        value, source, reference_scores, reference_label = auto_threshold(model, reference)
     else:
         value, source = float(threshold), "given"
     scores = model.anomaly_score(batch.as_form("numpy"))   # scores only: the inputs may be larger than memory

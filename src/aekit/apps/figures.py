@@ -34,13 +34,17 @@ def save_rows(rows: list[tuple[str, torch.Tensor]], path: str | Path) -> None:
     FigureCanvasAgg(fig)
     fig.subplots_adjust(left=LABEL_INCHES / width, right=0.99, top=0.98, bottom=0.02, hspace=0.08)
     for i, (label, images) in enumerate(rows):
-        ax = fig.add_subplot(len(rows), 1, i + 1)
-        strip = make_grid(images, ncols=n, pad=1, scale=1)
-        ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        draw_strip(fig.add_subplot(len(rows), 1, i + 1), label, images, n)
     save_figure(fig, path)
+
+
+def draw_strip(ax, label: str, images: torch.Tensor, ncols: int) -> None:
+    """Images [n, C, H, W] in [0, 1] side by side on `ax`, no ticks, the label at the left."""
+    strip = make_grid(images, ncols=ncols, pad=1, scale=1)
+    ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
 
 
 def error_images(original: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
@@ -100,19 +104,13 @@ def save_anomaly_figure(scores: np.ndarray, threshold: float, worst: torch.Tenso
     ax.set_ylabel("images", fontsize=9)
     ax.legend(fontsize=8, frameon=False, loc="best")
     ax.set_title("Anomaly scores", fontsize=10)
-    for row, (label, images) in enumerate((("Highest\nscores", worst), ("Recon-\nstruction", worst_recon))):
-        ax = fig.add_subplot(strips[row])
-        strip = make_grid(images, ncols=len(images), pad=1, scale=1)
-        ax.imshow(strip, cmap="gray" if strip.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
-        ax.set_yticks([])
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-        if row == 0:   # each image's score under it
-            step = images.shape[-1] + 1
-            ax.set_xticks([1 + step * i + images.shape[-1] / 2 for i in range(len(images))])
-            ax.set_xticklabels([f"{s:.3g}" for s in worst_scores], fontsize=7)
-            ax.tick_params(length=0, pad=1)
-        else:
-            ax.set_xticks([])
+    ax = fig.add_subplot(strips[0])
+    draw_strip(ax, "Highest\nscores", worst, len(worst))
+    width_px = worst.shape[-1]   # each image's score under it (make_grid's tiles: 1 px apart and around)
+    ax.set_xticks([1 + (width_px + 1) * i + width_px / 2 for i in range(len(worst))])
+    ax.set_xticklabels([f"{s:.3g}" for s in worst_scores], fontsize=7)
+    ax.tick_params(length=0, pad=1)
+    draw_strip(fig.add_subplot(strips[1]), "Recon-\nstruction", worst_recon, len(worst))
     save_figure(fig, path)
 
 
